@@ -1,0 +1,43 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Module layout and import direction follow ../shared/DESIGN.md: only BerthLinux touches the C
+// targets; BerthRuntime composes Linux + Cgroups into containers; the CLI is thin.
+let package = Package(
+    name: "Berth",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "berth", targets: ["berth"]),
+        .executable(name: "berth-bench", targets: ["berth-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .target(name: "CBerthShim"),
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+        .target(name: "BerthCore"),
+        .target(name: "BerthLinux", dependencies: ["BerthCore", "CBerthShim", "CSeccomp", "CCap"]),
+        .target(name: "BerthCgroups", dependencies: [
+            "BerthCore", "BerthLinux", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "BerthRuntime", dependencies: [
+            "BerthCore", "BerthLinux", "BerthCgroups", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "berth", dependencies: [
+            "BerthCore", "BerthRuntime", "BerthCgroups", "BerthLinux",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "berth-bench", dependencies: [
+            "BerthCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .target(name: "BerthTestSupport", path: "Tests/BerthTestSupport"),
+        .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"]),
+        .testTarget(name: "BerthLinuxTests", dependencies: ["BerthTestSupport", "BerthLinux", "BerthCore"]),
+        .testTarget(name: "BerthCgroupsTests", dependencies: ["BerthTestSupport", "BerthCgroups", "BerthCore"]),
+        .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthTestSupport", "BerthRuntime", "BerthCgroups", "BerthLinux", "BerthCore"]),
+    ]
+)

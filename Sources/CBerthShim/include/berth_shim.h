@@ -1,0 +1,3 @@
+#ifndef BERTH_SHIM_H
+#define BERTH_SHIM_H
+#endif
