@@ -1,1 +1,299 @@
+#define _GNU_SOURCE
 #include "berth_shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+// Everything below runs in the cloned child of a multi-threaded process: only async-signal-safe
+// calls, no malloc, no stdio, no locks. Strings are built in fixed buffers on the stack.
+
+static size_t append(char *dst, size_t used, size_t cap, const char *src) {
+    while (src && *src && used + 1 < cap) dst[used++] = *src++;
+    dst[used] = 0;
+    return used;
+}
+
+__attribute__((noreturn)) static void fail(int fd, const char *step, const char *detail, int err, int hint) {
+    struct berth_child_error report;
+    memset(&report, 0, sizeof(report));
+    report.err = err;
+    report.exit_hint = hint;
+    size_t n = append(report.step, 0, sizeof(report.step), step);
+    if (detail) {
+        n = append(report.step, n, sizeof(report.step), " ");
+        append(report.step, n, sizeof(report.step), detail);
+    }
+    ssize_t ignored = write(fd, &report, sizeof(report));
+    (void)ignored;
+    _exit(125);
+}
+
+static int mkdir_p(const char *path, mode_t mode) {
+    char buf[4096];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof(buf)) return ENAMETOOLONG;
+    memcpy(buf, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] == '/' || buf[i] == 0) {
+            char saved = buf[i];
+            buf[i] = 0;
+            if (mkdir(buf, mode) != 0 && errno != EEXIST) return errno;
+            buf[i] = saved;
+        }
+    }
+    struct stat st;
+    if (stat(path, &st) != 0) return errno;
+    return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+}
+
+static int loopback_up(void) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return errno;
+    struct ifreq req;
+    memset(&req, 0, sizeof(req));
+    memcpy(req.ifr_name, "lo", 3);
+    int err = 0;
+    if (ioctl(s, SIOCGIFFLAGS, &req) != 0) err = errno;
+    if (!err) {
+        req.ifr_flags |= IFF_UP | IFF_RUNNING;
+        if (ioctl(s, SIOCSIFFLAGS, &req) != 0) err = errno;
+    }
+    close(s);
+    return err;
+}
+
+// Returns 0 or an errno; the caller decides whether ENOENT is fatal.
+static int run_op(const struct berth_op *op) {
+    switch (op->kind) {
+    case BERTH_OP_MOUNT:
+        return mount(op->source, op->target, op->fstype, op->mount_flags, op->data) == 0 ? 0 : errno;
+    case BERTH_OP_MKDIR:
+        return mkdir_p(op->target, op->mode);
+    case BERTH_OP_TOUCH: {
+        int fd = open(op->target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, op->mode);
+        if (fd < 0) {
+            // Already there (a mount point or a read-only image that has it): fine as it is.
+            struct stat st;
+            if (lstat(op->target, &st) == 0 && !S_ISLNK(st.st_mode)) return 0;
+            return errno;
+        }
+        close(fd);
+        return 0;
+    }
+    case BERTH_OP_SYMLINK:
+        if (symlink(op->source, op->target) == 0 || errno == EEXIST) return 0;
+        return errno;
+    case BERTH_OP_MASK: {
+        struct stat st;
+        if (stat(op->target, &st) != 0) return errno;
+        if (S_ISDIR(st.st_mode))
+            return mount("tmpfs", op->target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") == 0 ? 0 : errno;
+        return mount("/dev/null", op->target, NULL, MS_BIND, NULL) == 0 ? 0 : errno;
+    }
+    case BERTH_OP_READONLY:
+        if (mount(op->target, op->target, NULL, MS_BIND | MS_REC, NULL) != 0) return errno;
+        if (mount(NULL, op->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | op->mount_flags, NULL) != 0) return errno;
+        return 0;
+    case BERTH_OP_PIVOT_ROOT:
+        // pivot_root(".", ".") stacks the old root under the new one; detaching it then needs no
+        // spare directory in the image (runc does the same).
+        if (chdir(op->target) != 0) return errno;
+        if (syscall(SYS_pivot_root, ".", ".") != 0) return errno;
+        if (umount2(".", MNT_DETACH) != 0) return errno;
+        if (chdir("/") != 0) return errno;
+        return 0;
+    case BERTH_OP_SETHOSTNAME:
+        return sethostname(op->source, strlen(op->source)) == 0 ? 0 : errno;
+    case BERTH_OP_LOOPBACK_UP:
+        return loopback_up();
+    case BERTH_OP_CHDIR:
+        if (chdir(op->target) == 0) return 0;
+        if (errno != ENOENT) return errno;
+        {
+            int err = mkdir_p(op->target, op->mode);
+            if (err) return err;
+        }
+        return chdir(op->target) == 0 ? 0 : errno;
+    default:
+        return EINVAL;
+    }
+}
+
+static void reset_signals(void) {
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        sigaction(sig, &dfl, NULL); // invalid numbers (glibc-reserved) just fail
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+// execvpe without malloc: try each PATH entry; report EACCES if some candidate was found but not
+// runnable, ENOENT if none was found.
+static void exec_command(const struct berth_spawn_config *c, int err_fd) {
+    const char *file = c->argv[0];
+    char *const *argv = (char *const *)c->argv;
+    char *const *envp = (char *const *)c->envp;
+    if (strchr(file, '/')) {
+        execve(file, argv, envp);
+        int err = errno;
+        fail(err_fd, "exec", file, err, (err == ENOENT || err == ENOTDIR) ? 127 : 126);
+    }
+    const char *p = (c->path && *c->path) ? c->path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    int seen_eacces = 0;
+    char candidate[4096];
+    while (*p) {
+        const char *end = strchr(p, ':');
+        size_t dlen = end ? (size_t)(end - p) : strlen(p);
+        size_t n = 0;
+        candidate[0] = 0;
+        if (dlen == 0) {
+            n = append(candidate, 0, sizeof(candidate), ".");
+        } else if (dlen < sizeof(candidate) - 2) {
+            memcpy(candidate, p, dlen);
+            n = dlen;
+            candidate[n] = 0;
+        }
+        n = append(candidate, n, sizeof(candidate), "/");
+        append(candidate, n, sizeof(candidate), file);
+        execve(candidate, argv, envp);
+        if (errno == EACCES) seen_eacces = 1;
+        else if (errno != ENOENT && errno != ENOTDIR && errno != ENAMETOOLONG) {
+            int err = errno;
+            fail(err_fd, "exec", candidate, err, 126);
+        }
+        if (!end) break;
+        p = end + 1;
+    }
+    fail(err_fd, "exec", file, seen_eacces ? EACCES : ENOENT, seen_eacces ? 126 : 127);
+}
+
+__attribute__((noreturn)) static void child_main(const struct berth_spawn_config *c, int release_rd, int err_wr) {
+    // Setup order matters and reads top to bottom: wait for the cgroup → cgroup namespace →
+    // session → mounts → pivot_root → masked/read-only paths → fds → capabilities → user →
+    // no_new_privs → seccomp (last: it would forbid the steps above) → exec.
+    reset_signals();
+    if (c->parent_death_signal) prctl(PR_SET_PDEATHSIG, c->parent_death_signal);
+
+    char go = 0;
+    ssize_t got;
+    do got = read(release_rd, &go, 1); while (got < 0 && errno == EINTR);
+    if (got != 1) _exit(125); // the parent gave up; it reports why
+    close(release_rd);
+
+    if (c->unshare_cgroup && unshare(CLONE_NEWCGROUP) != 0) fail(err_wr, "unshare cgroup namespace", NULL, errno, 0);
+    if (c->new_session && setsid() < 0) fail(err_wr, "setsid", NULL, errno, 0);
+
+    for (size_t i = 0; i < c->op_count; i++) {
+        const struct berth_op *op = &c->ops[i];
+        int err = run_op(op);
+        if (err == ENOENT && (op->flags & BERTH_OP_OPTIONAL)) continue;
+        if (err) fail(err_wr, op->label, NULL, err, 0);
+    }
+
+    for (int fd = 0; fd < 3; fd++) {
+        if (c->stdio[fd] >= 0 && c->stdio[fd] != fd && dup2(c->stdio[fd], fd) < 0) fail(err_wr, "set up stdio", NULL, errno, 0);
+    }
+    // Every inherited descriptor beyond stdio closes at exec; the error pipe stays usable until then.
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+        for (int fd = 3; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+
+    if (c->cap_last >= 0 && c->bounding_keep) {
+        for (int cap = 0; cap <= c->cap_last; cap++) {
+            if (!c->bounding_keep[cap] && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+                fail(err_wr, "drop capability from the bounding set", NULL, errno, 0);
+        }
+    }
+    // Keep the permitted set across setuid so the requested capabilities can be applied after it.
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) fail(err_wr, "keep capabilities across setuid", NULL, errno, 0);
+    if (setgroups(c->group_count, c->groups) != 0) fail(err_wr, "setgroups", NULL, errno, 0);
+    if (setresgid(c->gid, c->gid, c->gid) != 0) fail(err_wr, "setgid", NULL, errno, 0);
+    if (setresuid(c->uid, c->uid, c->uid) != 0) fail(err_wr, "setuid", NULL, errno, 0);
+    if (c->capabilities && cap_set_proc((cap_t)c->capabilities) != 0) fail(err_wr, "set capabilities", NULL, errno, 0);
+    if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(err_wr, "set no_new_privs", NULL, errno, 0);
+    if (c->seccomp_filter) {
+        struct sock_fprog prog = {
+            .len = (unsigned short)c->seccomp_filter_len,
+            .filter = (struct sock_filter *)c->seccomp_filter,
+        };
+        if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0) fail(err_wr, "load seccomp filter", NULL, errno, 0);
+    }
+    exec_command(c, err_wr);
+    _exit(125);
+}
+
+pid_t berth_spawn(const struct berth_spawn_config *config, int *release_fd, int *error_fd) {
+    int release[2], errors[2];
+    if (pipe2(release, O_CLOEXEC) != 0) return -1;
+    if (pipe2(errors, O_CLOEXEC) != 0) {
+        int saved = errno;
+        close(release[0]);
+        close(release[1]);
+        errno = saved;
+        return -1;
+    }
+    // A raw clone behaves like fork on the caller's stack and creates the namespaces in one step;
+    // the child is pid 1 of its new pid namespace.
+    long pid = syscall(SYS_clone, (unsigned long)(config->clone_flags | SIGCHLD), NULL, NULL, NULL, NULL);
+    if (pid == 0) {
+        close(release[1]);
+        close(errors[0]);
+        child_main(config, release[0], errors[1]);
+    }
+    int saved = errno;
+    close(release[0]);
+    close(errors[1]);
+    if (pid < 0) {
+        close(release[1]);
+        close(errors[0]);
+        errno = saved;
+        return -1;
+    }
+    *release_fd = release[1];
+    *error_fd = errors[0];
+    return (pid_t)pid;
+}
+
+int berth_pidfd_open(pid_t pid) {
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int berth_pidfd_send_signal(int pidfd, int sig) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+int berth_signalfd(const sigset_t *mask) {
+    return signalfd(-1, mask, SFD_CLOEXEC);
+}
+
+int berth_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof(info));
+    if (n != (ssize_t)sizeof(info)) return -1;
+    return (int)info.ssi_signo;
+}

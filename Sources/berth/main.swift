@@ -1,1 +1,30 @@
+import ArgumentParser
 import BerthCore
+import Foundation
+
+struct Berth: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "berth",
+        abstract: "Run containerized work on Linux hosts.",
+        version: version,
+        subcommands: [RunCommand.self, VersionCommand.self]
+    )
+}
+
+// Parse errors exit 125 as `docker run` does, so scripts can tell "berth refused" from the
+// command's own status; --help and --version exit 0.
+do {
+    var command = try Berth.parseAsRoot()
+    try command.run()
+} catch let status as ExitStatusError {
+    exit(status.code)
+} catch {
+    let code = Berth.exitCode(for: error)
+    if code == .success {
+        Berth.exit(withError: error)
+    }
+    FileHandle.standardError.write(Data((Berth.fullMessage(for: error) + "\n").utf8))
+    exit(error is BerthError || error is ValidationError || Berth.exitCode(for: error) == .validationFailure ? 125 : code.rawValue)
+}

@@ -1,3 +1,90 @@
 #ifndef BERTH_SHIM_H
 #define BERTH_SHIM_H
+
+// The container launcher's C half. Swift builds the whole plan (every mount, the user, the
+// capabilities, the compiled seccomp filter) before the clone; the child runs only this C code,
+// using async-signal-safe calls, until it execs. Swift never runs between clone and exec.
+
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <sys/types.h>
+
+// One filesystem or host step of the container setup, executed in order inside the child.
+enum berth_op_kind {
+    BERTH_OP_MOUNT = 1,       // mount(source, target, fstype, mount_flags, data)
+    BERTH_OP_MKDIR = 2,       // mkdir -p target (mode)
+    BERTH_OP_TOUCH = 3,       // create target as an empty file (mode) unless it exists
+    BERTH_OP_SYMLINK = 4,     // symlink target -> source, an existing entry is left alone
+    BERTH_OP_MASK = 5,        // hide target: read-only tmpfs over a directory, /dev/null over a file
+    BERTH_OP_READONLY = 6,    // bind target onto itself and remount it read-only
+    BERTH_OP_PIVOT_ROOT = 7,  // make target the root (pivot_root), detach the old root
+    BERTH_OP_SETHOSTNAME = 8, // sethostname(source)
+    BERTH_OP_LOOPBACK_UP = 9, // bring "lo" up in the container's network namespace
+    BERTH_OP_CHDIR = 10,      // chdir target, creating it (mode) when missing
+};
+
+// A missing path (ENOENT) is not an error for this op: the image simply lacks it.
+#define BERTH_OP_OPTIONAL 1
+
+struct berth_op {
+    int kind;
+    int flags;
+    const char *label;  // the step as a user reads it: "mount /proc"
+    const char *source;
+    const char *target;
+    const char *fstype;
+    const char *data;
+    unsigned long mount_flags;
+    unsigned int mode;
+};
+
+struct berth_spawn_config {
+    int clone_flags;            // CLONE_NEW* namespaces created by the clone
+    int unshare_cgroup;         // unshare CLONE_NEWCGROUP once the parent placed us in our cgroup
+    int new_session;            // setsid()
+    int parent_death_signal;    // 0: none
+    int stdio[3];               // fds to dup2 onto 0, 1, 2; -1 keeps the inherited one
+
+    const struct berth_op *ops;
+    size_t op_count;
+
+    const char *const *argv;    // argv[0] is looked up in path when it has no '/'
+    const char *const *envp;
+    const char *path;           // PATH inside the container, for the lookup
+
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;
+    size_t group_count;
+
+    void *capabilities;         // a libcap cap_t, applied with cap_set_proc; NULL: leave as is
+    const unsigned char *bounding_keep; // [cap_last + 1] booleans: 1 keeps the cap in the bounding set
+    int cap_last;               // -1: leave the bounding set alone
+
+    int no_new_privs;
+    const void *seccomp_filter; // struct sock_filter[]; NULL: no filter
+    size_t seccomp_filter_len;  // instructions
+};
+
+// What a failed child reports before it exits: the step and the errno.
+struct berth_child_error {
+    int32_t err;
+    int32_t exit_hint;  // 0 setup, 126 found but cannot run, 127 not found
+    char step[504];
+};
+
+// Clones the child. It waits on *release_fd (write one byte to let it go, close to abort)
+// before it leaves the parent's cgroup namespace and starts the setup, so the parent can put it
+// into its cgroup first. *error_fd yields a struct berth_child_error on failure or EOF once the
+// exec succeeded. Returns the pid or -1 with errno set.
+pid_t berth_spawn(const struct berth_spawn_config *config, int *release_fd, int *error_fd);
+
+int berth_pidfd_open(pid_t pid);
+// A close-on-exec signalfd for the signals in mask; read with berth_signalfd_read.
+int berth_signalfd(const sigset_t *mask);
+// The number of the next pending signal, or -1 with errno set.
+int berth_signalfd_read(int fd);
+int berth_pidfd_send_signal(int pidfd, int sig);
+
 #endif

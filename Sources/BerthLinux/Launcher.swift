@@ -1,0 +1,299 @@
+import BerthCore
+import CBerthShim
+import CCap
+import Glibc
+
+/// One step of the container setup the child performs before exec, in order. Built by pure Swift
+/// (the container plan) and executed by the C launcher, so the plan is testable without root.
+public struct SetupOp: Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Int32, Sendable {
+        case mount = 1, mkdir, touch, symlink, mask, readOnly, pivotRoot, setHostname, loopbackUp, chdir
+    }
+
+    public var kind: Kind
+    public var label: String
+    public var source: String?
+    public var target: String?
+    public var fstype: String?
+    public var data: String?
+    public var mountFlags: UInt
+    public var mode: UInt32
+    /// A missing path (ENOENT) is skipped rather than failing the launch.
+    public var optional: Bool
+
+    public init(_ kind: Kind, label: String, source: String? = nil, target: String? = nil, fstype: String? = nil,
+                data: String? = nil, mountFlags: UInt = 0, mode: UInt32 = 0, optional: Bool = false) {
+        self.kind = kind
+        self.label = label
+        self.source = source
+        self.target = target
+        self.fstype = fstype
+        self.data = data
+        self.mountFlags = mountFlags
+        self.mode = mode
+        self.optional = optional
+    }
+
+    public var description: String { label }
+
+    public static func mount(_ label: String, source: String?, target: String, fstype: String? = nil,
+                             flags: UInt, data: String? = nil, optional: Bool = false) -> SetupOp {
+        SetupOp(.mount, label: label, source: source, target: target, fstype: fstype, data: data, mountFlags: flags, optional: optional)
+    }
+}
+
+public struct Namespaces: OptionSet, Sendable, Hashable {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    // The CLONE_NEW* values of <linux/sched.h>; Glibc's module map does not export them.
+    public static let mount = Namespaces(rawValue: 0x0002_0000)
+    public static let uts = Namespaces(rawValue: 0x0400_0000)
+    public static let ipc = Namespaces(rawValue: 0x0800_0000)
+    public static let pid = Namespaces(rawValue: 0x2000_0000)
+    public static let network = Namespaces(rawValue: 0x4000_0000)
+    /// Entered after the parent has put the child into its cgroup, so that cgroup is its root.
+    public static let cgroup = Namespaces(rawValue: 0x0200_0000)
+}
+
+/// Everything the child needs, decided before the clone.
+public struct LaunchSpec: Sendable {
+    public var namespaces: Namespaces = [.mount, .uts, .ipc, .pid, .cgroup]
+    public var ops: [SetupOp] = []
+    public var argv: [String] = []
+    public var env: [String] = []
+    /// PATH inside the container, for finding argv[0].
+    public var searchPath: String = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    public var uid: UInt32 = 0
+    public var gid: UInt32 = 0
+    public var groups: [UInt32] = []
+    /// Effective, permitted and inheritable set; nil leaves the capabilities as they are.
+    public var capabilities: CapabilitySet?
+    /// The bounding set; nil leaves it as it is.
+    public var boundingSet: CapabilitySet?
+    public var noNewPrivileges = true
+    public var seccomp: SeccompProgram?
+    /// Descriptors to place on 0, 1, 2 in the child; nil inherits the caller's.
+    public var stdio: [Int32?] = [nil, nil, nil]
+    public var newSession = true
+    /// Signal sent to the child when the launching thread dies; 0 for none.
+    public var parentDeathSignal: Int32 = 0
+
+    public init() {}
+}
+
+/// A setup step in the child failed: which, with what errno, and which exit status docker run
+/// would give (125 setup, 126 found but cannot run, 127 not found).
+public struct LaunchFailure: Error, Sendable, CustomStringConvertible {
+    public var step: String
+    public var errno: Int32
+    public var exitStatus: Int32
+
+    public var description: String { "\(step): \(Errno.name(errno))" }
+}
+
+public enum ExitStatus: Sendable, Equatable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+
+    /// The shell convention: the exit code, or 128+N when killed by signal N.
+    public var code: Int32 {
+        switch self {
+        case .exited(let code): return code
+        case .signaled(let signal): return 128 + signal
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .exited(let code): return "exited with status \(code)"
+        case .signaled(let signal): return "killed by signal \(signal) (\(Signals.name(signal)))"
+        }
+    }
+}
+
+public enum Signals {
+    public static func name(_ signal: Int32) -> String {
+        let names: [Int32: String] = [
+            SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL", SIGABRT: "SIGABRT",
+            SIGBUS: "SIGBUS", SIGFPE: "SIGFPE", SIGKILL: "SIGKILL", SIGUSR1: "SIGUSR1", SIGSEGV: "SIGSEGV",
+            SIGUSR2: "SIGUSR2", SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM", SIGTERM: "SIGTERM", SIGXCPU: "SIGXCPU",
+        ]
+        return names[signal] ?? "signal \(signal)"
+    }
+}
+
+/// A child cloned from a LaunchSpec, parked before its setup until `release()`.
+public final class SpawnedProcess: @unchecked Sendable {
+    public let pid: Int32
+    /// A pidfd for the child: pollable for its exit and safe to signal (no pid reuse race).
+    public let pidfd: Int32
+    private var releaseFD: Int32
+    private var errorFD: Int32
+    private var reaped = false
+
+    init(pid: Int32, pidfd: Int32, releaseFD: Int32, errorFD: Int32) {
+        self.pid = pid
+        self.pidfd = pidfd
+        self.releaseFD = releaseFD
+        self.errorFD = errorFD
+    }
+
+    deinit {
+        if releaseFD >= 0 { close(releaseFD) }
+        if errorFD >= 0 { close(errorFD) }
+        if pidfd >= 0 { close(pidfd) }
+    }
+
+    /// Lets the child run its setup (call once it is in its cgroup).
+    public func release() throws {
+        var go: UInt8 = 1
+        let written = write(releaseFD, &go, 1)
+        let err = errno
+        close(releaseFD)
+        releaseFD = -1
+        if written != 1 { throw SystemError("release the container process", errno: err) }
+    }
+
+    /// Waits until the child has exec'd its command or failed a setup step.
+    public func awaitExec() throws {
+        defer { close(errorFD); errorFD = -1 }
+        var report = berth_child_error()
+        let size = MemoryLayout<berth_child_error>.size
+        var got = 0
+        while got < size {
+            let n = withUnsafeMutableBytes(of: &report) { read(errorFD, $0.baseAddress! + got, size - got) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            got += n
+        }
+        if got == 0 { return } // EOF: the pipe closed on exec
+        guard got == size else {
+            throw LaunchFailure(step: "container setup (truncated error report)", errno: EIO, exitStatus: 125)
+        }
+        let step = withUnsafeBytes(of: report.step) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        throw LaunchFailure(step: step, errno: report.err, exitStatus: report.exit_hint == 0 ? 125 : report.exit_hint)
+    }
+
+    public func signal(_ sig: Int32) {
+        guard !reaped else { return }
+        if berth_pidfd_send_signal(pidfd, sig) != 0 { kill(pid, sig) }
+    }
+
+    /// Blocks until the child exits and reaps it.
+    public func wait() throws -> ExitStatus {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno == EINTR { continue }
+            throw SystemError("wait for pid \(pid)", errno: errno)
+        }
+        reaped = true
+        return Self.decode(status)
+    }
+
+    /// Reaps the child if it has exited, without blocking.
+    public func poll() throws -> ExitStatus? {
+        var status: Int32 = 0
+        let result = waitpid(pid, &status, WNOHANG)
+        if result == 0 { return nil }
+        if result < 0 { throw SystemError("wait for pid \(pid)", errno: errno) }
+        reaped = true
+        return Self.decode(status)
+    }
+
+    static func decode(_ status: Int32) -> ExitStatus {
+        let signal = status & 0x7f
+        if signal == 0 { return .exited((status >> 8) & 0xff) }
+        return .signaled(signal)
+    }
+}
+
+public enum Launcher {
+    /// Clones the child described by `spec`. It stays parked until `release()`.
+    public static func spawn(_ spec: LaunchSpec) throws -> SpawnedProcess {
+        guard let first = spec.argv.first, !first.isEmpty else {
+            throw BerthError(.invalidArgument, "no command given: say what to run after --")
+        }
+        var strings = CStringArena()
+        defer { strings.free() }
+
+        var ops = try spec.ops.map { op in
+            berth_op(kind: op.kind.rawValue, flags: op.optional ? BERTH_OP_OPTIONAL : 0,
+                     label: try strings.add(op.label) as UnsafeMutablePointer<CChar>, source: try strings.add(op.source),
+                     target: try strings.add(op.target), fstype: try strings.add(op.fstype), data: try strings.add(op.data),
+                     mount_flags: op.mountFlags, mode: op.mode)
+        }
+        var argv: [UnsafePointer<CChar>?] = try spec.argv.map { UnsafePointer(try strings.add($0) as UnsafeMutablePointer<CChar>) } + [nil]
+        var envp: [UnsafePointer<CChar>?] = try spec.env.map { UnsafePointer(try strings.add($0) as UnsafeMutablePointer<CChar>) } + [nil]
+        let searchPath = try strings.add(spec.searchPath) as UnsafeMutablePointer<CChar>
+        var groups = spec.groups.map { gid_t($0) }
+        var caps: cap_t?
+        if let set = spec.capabilities { caps = try set.makeCapT() }
+        defer { if let caps { cap_free(UnsafeMutableRawPointer(caps)) } }
+        var boundingKeep: [UInt8] = []
+        if let bounding = spec.boundingSet {
+            boundingKeep = (0...CapabilitySet.lastCapability).map { bounding.values.contains($0) ? 1 : 0 }
+        }
+        let filter = spec.seccomp?.bytes ?? []
+
+        var release: Int32 = -1
+        var errors: Int32 = -1
+        let pid: pid_t = ops.withUnsafeMutableBufferPointer { opsBuffer in
+            argv.withUnsafeMutableBufferPointer { argvBuffer in
+                envp.withUnsafeMutableBufferPointer { envBuffer in
+                    groups.withUnsafeMutableBufferPointer { groupBuffer in
+                        boundingKeep.withUnsafeBufferPointer { keepBuffer in
+                            filter.withUnsafeBytes { filterBytes in
+                                var config = berth_spawn_config()
+                                config.clone_flags = spec.namespaces.subtracting(.cgroup).rawValue
+                                config.unshare_cgroup = spec.namespaces.contains(.cgroup) ? 1 : 0
+                                config.new_session = spec.newSession ? 1 : 0
+                                config.parent_death_signal = spec.parentDeathSignal
+                                config.stdio = (spec.stdio[0] ?? -1, spec.stdio[1] ?? -1, spec.stdio[2] ?? -1)
+                                config.ops = UnsafePointer(opsBuffer.baseAddress)
+                                config.op_count = opsBuffer.count
+                                config.argv = UnsafePointer(argvBuffer.baseAddress)
+                                config.envp = UnsafePointer(envBuffer.baseAddress)
+                                config.path = UnsafePointer(searchPath)
+                                config.uid = spec.uid
+                                config.gid = spec.gid
+                                config.groups = UnsafePointer(groupBuffer.baseAddress)
+                                config.group_count = groupBuffer.count
+                                config.capabilities = caps.map { UnsafeMutableRawPointer($0) }
+                                config.bounding_keep = keepBuffer.isEmpty ? nil : keepBuffer.baseAddress
+                                config.cap_last = keepBuffer.isEmpty ? -1 : CapabilitySet.lastCapability
+                                config.no_new_privs = spec.noNewPrivileges ? 1 : 0
+                                config.seccomp_filter = filter.isEmpty ? nil : filterBytes.baseAddress
+                                config.seccomp_filter_len = filter.count / 8
+                                return berth_spawn(&config, &release, &errors)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        guard pid > 0 else { throw SystemError("clone the container process", errno: errno) }
+        let pidfd = berth_pidfd_open(pid)
+        return SpawnedProcess(pid: pid, pidfd: pidfd, releaseFD: release, errorFD: errors)
+    }
+}
+
+/// C strings that must outlive the clone call; freed together afterwards.
+struct CStringArena {
+    private var pointers: [UnsafeMutablePointer<CChar>] = []
+
+    mutating func add(_ string: String) throws -> UnsafeMutablePointer<CChar> {
+        guard let copy = strdup(string) else { throw SystemError("copy launch arguments", errno: ENOMEM) }
+        pointers.append(copy)
+        return copy
+    }
+
+    mutating func add(_ string: String?) throws -> UnsafeMutablePointer<CChar>? {
+        guard let string else { return nil }
+        return try add(string) as UnsafeMutablePointer<CChar>
+    }
+
+    func free() { pointers.forEach { Glibc.free($0) } }
+}

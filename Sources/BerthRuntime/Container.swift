@@ -1,0 +1,232 @@
+import BerthCgroups
+import BerthCore
+import BerthLinux
+import Foundation
+import Logging
+
+/// How a container's run ended, with the message a person needs when it was not a plain exit.
+public struct ContainerExit: Sendable, Equatable {
+    public var status: ExitStatus
+    /// The kernel's OOM killer ended a process of the container (memory limit hit).
+    public var oomKilled: Bool
+    public var memoryLimit: Int64?
+
+    /// The exit code `berth run` returns: the command's, or 128+N for signal N.
+    public var code: Int32 { status.code }
+
+    /// What to tell the user on stderr, if anything: never leave an OOM kill to guessing.
+    public var message: String? {
+        let limit = memoryLimit.map { " of \(ByteSize.format($0))" } ?? ""
+        if oomKilled, status == .signaled(SIGKILL) {
+            return "container killed: memory limit\(limit) reached (OOM kill); raise --memory or make the task use less"
+        }
+        if oomKilled {
+            return "a process in the container was killed by the OOM killer: memory limit\(limit) reached"
+        }
+        return nil
+    }
+}
+
+/// One container from creation to removal. The setup runs in the cloned child; this object owns
+/// the host-side parts (cgroup, state files) and removes them whatever way the run ends.
+public final class Container: @unchecked Sendable {
+    private enum State {
+        case created
+        case running(SpawnedProcess)
+        case exited(ContainerExit)
+        case removed
+    }
+
+    public let id: String
+    public let configuration: ContainerConfiguration
+    public let hostname: String
+    private let cgroups: CgroupManager
+    private let seccompCache: SeccompProgramCache
+    private let stateRoot: String
+    private let logger: Logger
+    private var state = State.created
+    private var cgroup: Cgroup?
+
+    public init(id: String = Container.newID(), configuration: ContainerConfiguration, cgroups: CgroupManager,
+                seccompCache: SeccompProgramCache = .shared, stateRoot: String = Container.defaultStateRoot,
+                logger: Logger = Logger(label: "berth.runtime")) {
+        self.id = id
+        self.configuration = configuration
+        self.hostname = configuration.hostname ?? String(id.prefix(12))
+        self.cgroups = cgroups
+        self.seccompCache = seccompCache
+        self.stateRoot = stateRoot
+        var logger = logger
+        logger[metadataKey: "container"] = "\(id.prefix(12))"
+        self.logger = logger
+    }
+
+    public static var defaultStateRoot: String {
+        ProcessInfo.processInfo.environment["BERTH_RUN_DIR"] ?? "/run/berth/containers"
+    }
+
+    public static func newID() -> String {
+        (0..<4).map { _ in String(format: "%08x", UInt32.random(in: .min ... .max)) }.joined()
+    }
+
+    public var stateDirectory: String { "\(stateRoot)/\(id)" }
+    public var pid: Int32? {
+        if case .running(let process) = state { return process.pid }
+        return nil
+    }
+
+    /// Usage while it runs: CPU time, memory current and peak, OOM kills.
+    public func stats() throws -> CgroupStats {
+        guard let cgroup else { throw BerthError(.invalidState, "container \(id.prefix(12)) has no cgroup: it is not running") }
+        return try cgroup.stats()
+    }
+
+    /// Creates the cgroup (limits set before the process can run), starts the process, and
+    /// returns once the command has been exec'd. On failure everything created is removed.
+    public func start() throws {
+        guard case .created = state else {
+            throw BerthError(.invalidState, "cannot start container \(id.prefix(12)): it was already started")
+        }
+        do {
+            let plan = try makePlan()
+            let spec = try plan.launchSpec()
+            try writeStateFiles()
+            let cgroup = try cgroups.create(name: "berth-\(id)", limits: configuration.limits)
+            self.cgroup = cgroup
+            let process = try Launcher.spawn(spec)
+            state = .running(process)
+            do {
+                try cgroup.addProcess(process.pid)
+            } catch {
+                process.signal(SIGKILL)
+                throw error
+            }
+            try process.release()
+            try process.awaitExec()
+            logger.debug("started", metadata: ["pid": "\(process.pid)", "cgroup": "\(cgroup.paths.joined(separator: ","))"])
+        } catch {
+            if case .running(let process) = state { _ = try? process.wait() }
+            state = .exited(ContainerExit(status: .exited(125), oomKilled: false, memoryLimit: nil))
+            remove()
+            throw error
+        }
+    }
+
+    func makePlan() throws -> ContainerPlan {
+        let rootfs = configuration.rootfs
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: rootfs, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw BerthError(.notFound, "rootfs \(rootfs) is not a directory: give the directory holding the container's root filesystem")
+        }
+        let user = try UserResolver.resolve(configuration.user, rootfs: rootfs)
+        let capabilities = try ContainerPlan.capabilities(add: configuration.capAdd, drop: configuration.capDrop)
+        let seccomp: SeccompProgram?
+        switch configuration.seccomp {
+        case .unconfined:
+            seccomp = nil
+        case .default:
+            seccomp = try seccompCache.program(for: SeccompProfile.dockerDefault.filterSpec(capabilities: Set(capabilities.names)))
+        case .profile(let path):
+            let profile = try SeccompProfile.load(path: path)
+            seccomp = try seccompCache.program(for: profile.filterSpec(capabilities: Set(capabilities.names)))
+        }
+        return ContainerPlan(configuration: configuration, hostname: hostname, user: user, capabilities: capabilities,
+                             seccomp: seccomp, host: .init(cgroupVersion: cgroups.version, stateDirectory: stateDirectory))
+    }
+
+    /// hostname, hosts and resolv.conf live on the host and are bind-mounted in, as in Docker.
+    private func writeStateFiles() throws {
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+            try (hostname + "\n").write(toFile: stateDirectory + "/hostname", atomically: false, encoding: .utf8)
+            var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+            var resolv = "# no network: this container has only loopback\n"
+            if configuration.network == .host {
+                if let hostHosts = try? String(contentsOfFile: "/etc/hosts", encoding: .utf8) { hosts = hostHosts }
+                resolv = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
+            }
+            hosts += "127.0.1.1\t\(hostname)\n"
+            try hosts.write(toFile: stateDirectory + "/hosts", atomically: false, encoding: .utf8)
+            try resolv.write(toFile: stateDirectory + "/resolv.conf", atomically: false, encoding: .utf8)
+        } catch {
+            throw BerthError(.system, "write the container's state files under \(stateDirectory): \(error.localizedDescription)")
+        }
+    }
+
+    /// Sends a signal to the container's main process.
+    public func signal(_ sig: Int32) {
+        if case .running(let process) = state { process.signal(sig) }
+    }
+
+    /// SIGKILL to every process of the container, through its cgroup.
+    public func killAll() {
+        do { try cgroup?.killAll() } catch { logger.warning("kill container processes: \(error)") }
+        signal(SIGKILL)
+    }
+
+    /// Runs in the foreground until the container ends: forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT
+    /// to it and kills it all after the stop timeout. Removes the container before returning.
+    public func runToCompletion(signals: SignalWatcher) throws -> ContainerExit {
+        guard case .running(let process) = state else {
+            throw BerthError(.invalidState, "cannot wait for container \(id.prefix(12)): it is not running")
+        }
+        defer { remove() }
+        var killDeadline: ContinuousClock.Instant?
+        while true {
+            var timeout: Int?
+            if let deadline = killDeadline {
+                let left = ContinuousClock.now.duration(to: deadline)
+                timeout = max(0, Int(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+            }
+            switch try signals.next(pidfd: process.pidfd, timeoutMilliseconds: timeout) {
+            case .childExited:
+                if let status = try process.poll() { return finish(status) }
+            case .signal(let sig):
+                logger.info("forwarding \(Signals.name(sig)) to the container; SIGKILL follows in \(configuration.stopTimeout)")
+                process.signal(sig)
+                if killDeadline == nil { killDeadline = .now + configuration.stopTimeout }
+            case .timeout:
+                logger.info("stop timeout of \(configuration.stopTimeout) passed: killing the container")
+                killAll()
+                killDeadline = .now + .seconds(3600)
+            }
+        }
+    }
+
+    /// Blocks until the main process exits (no signal handling), then removes the container.
+    public func wait() throws -> ContainerExit {
+        guard case .running(let process) = state else {
+            throw BerthError(.invalidState, "cannot wait for container \(id.prefix(12)): it is not running")
+        }
+        defer { remove() }
+        return finish(try process.wait())
+    }
+
+    private func finish(_ status: ExitStatus) -> ContainerExit {
+        let oomKills = (try? cgroup?.oomKillCount()) ?? 0
+        let exit = ContainerExit(status: status, oomKilled: (oomKills ?? 0) > 0, memoryLimit: configuration.limits.memoryBytes)
+        state = .exited(exit)
+        logger.debug("exited", metadata: ["status": "\(status)", "oom_kills": "\(oomKills ?? 0)"])
+        return exit
+    }
+
+    /// Kills whatever is left, removes the cgroup and the state files. Safe to call twice.
+    public func remove() {
+        if case .running(let process) = state {
+            killAll()
+            if let status = try? process.wait() { state = .exited(ContainerExit(status: status, oomKilled: false, memoryLimit: nil)) }
+        }
+        if let cgroup {
+            do { try cgroup.destroy() } catch { logger.warning("remove cgroup \(cgroup.paths.joined(separator: ", ")): \(error)") }
+            self.cgroup = nil
+        }
+        try? FileManager.default.removeItem(atPath: stateDirectory)
+        state = .removed
+    }
+}
+
+extension SeccompProgramCache {
+    /// One per process: a profile is compiled once and reused by every launch.
+    public static let shared = SeccompProgramCache()
+}

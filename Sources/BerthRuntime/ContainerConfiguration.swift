@@ -1,0 +1,52 @@
+import BerthCgroups
+import BerthCore
+import Foundation
+
+/// What a user asks for when running one container (`berth run` options).
+public struct ContainerConfiguration: Sendable {
+    public enum Network: String, Sendable, CaseIterable {
+        /// Its own network namespace with only loopback, up.
+        case none
+        /// The host's network namespace.
+        case host
+    }
+
+    public enum Seccomp: Sendable, Equatable {
+        /// Docker's default allowlist, adjusted to the granted capabilities.
+        case `default`
+        case unconfined
+        /// A profile in the Docker or OCI JSON format.
+        case profile(path: String)
+
+        public init(argument: String) {
+            switch argument {
+            case "default": self = .default
+            case "unconfined": self = .unconfined
+            default: self = .profile(path: argument)
+            }
+        }
+    }
+
+    /// The container's root directory on the host.
+    public var rootfs: String
+    public var command: [String]
+    public var env: [String] = []
+    public var workingDirectory: String = "/"
+    /// "UID[:GID]" or "NAME[:GROUP]" from the rootfs' /etc/passwd and /etc/group; nil is root.
+    public var user: String?
+    /// Defaults to the first 12 characters of the container ID, as Docker does.
+    public var hostname: String?
+    public var network: Network = .none
+    public var readOnlyRootfs = false
+    public var limits = CgroupLimits()
+    public var capAdd: [String] = []
+    public var capDrop: [String] = []
+    public var seccomp: Seccomp = .default
+    /// How long a stop waits after SIGTERM before SIGKILL.
+    public var stopTimeout: Duration = .seconds(10)
+
+    public init(rootfs: String, command: [String]) {
+        self.rootfs = rootfs
+        self.command = command
+    }
+}

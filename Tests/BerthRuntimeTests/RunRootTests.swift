@@ -1,0 +1,255 @@
+import BerthCgroups
+import BerthRuntime
+import BerthTestSupport
+import Foundation
+import Glibc
+import Testing
+
+/// `berth run` against the real kernel. Runs natively (cgroup v1 on hybrid hosts) and, through
+/// CgroupV2VMTests, inside a pure cgroup v2 kernel. Serialized: the leftover checks look at the
+/// whole host.
+@Suite("berth run as root", .serialized, .requiresRoot)
+struct RunRootTests {
+    let rootfs: String
+
+    init() throws {
+        rootfs = try Fixtures.busyboxRootfs()
+    }
+
+    /// Runs `berth run --rootfs R OPTIONS -- COMMAND`, then checks nothing was left behind.
+    func run(_ options: [String] = [], _ command: [String], stdin: String? = nil) throws -> CommandResult {
+        let result = try Fixtures.berth(["run", "--rootfs", rootfs] + options + ["--"] + command, stdin: stdin)
+        let left = Leftovers.find(rootfs: rootfs)
+        #expect(left.isEmpty, "left on the host after \(command): \(left)")
+        return result
+    }
+
+    @Test func detectsTheHostsCgroupVersion() throws {
+        let manager = try Cgroups.detect()
+        if TestHost.insideCgroup2VM { #expect(manager.version == .v2) }
+        let result = try Fixtures.berth(["version"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("cgroup \(manager.version.rawValue)"), "\(result)")
+    }
+
+    @Test func cpuLimitHoldsASpinToHalfACPU() throws {
+        let result = try run(["--cpus", "0.5"], ["/bin/probe", "spin", "3"])
+        #expect(result.status == 0, "\(result)")
+        let cpu = try #require(Double(result.values["cpu_seconds"] ?? ""), "\(result)")
+        let wall = try #require(Double(result.values["wall_seconds"] ?? ""), "\(result)")
+        let ratio = cpu / wall
+        #expect(ratio >= 0.4 && ratio <= 0.6, "used \(ratio) CPU-seconds per second: \(result)")
+    }
+
+    @Test func memoryLimitEndsInAnOOMKillThatIsReported() throws {
+        let result = try run(["--memory", "32M"], ["/bin/probe", "alloc", "100"])
+        #expect(result.status == 137, "\(result)")
+        #expect(result.stderr.contains("memory limit of 32 MiB reached"), "\(result)")
+        #expect(result.values["done"] == nil)
+    }
+
+    @Test func allocationWithinTheMemoryLimitSucceeds() throws {
+        let result = try run(["--memory", "32M"], ["/bin/probe", "alloc", "16"])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.values["done"] == "1", "\(result)")
+        #expect(!result.stderr.contains("memory limit"))
+    }
+
+    @Test func pidsLimitStopsForksAndTheContainerStillExitsCleanly() throws {
+        let result = try run(["--pids", "20"], ["/bin/probe", "fork", "50"])
+        #expect(result.status == 0, "\(result)")
+        let forked = try #require(Int(result.values["forked"] ?? ""), "\(result)")
+        #expect(forked < 20 && forked > 0, "\(result)")
+        #expect(result.values["first_error"] == "EAGAIN", "\(result)")
+    }
+
+    @Test func isolationMatchesTheOCIDefaults() throws {
+        let result = try run(["--hostname", "berth-test"], ["/bin/probe", "caps"])
+        #expect(result.status == 0, "\(result)")
+        let v = result.values
+        #expect(v["pid"] == "1")
+        #expect(v["hostname"] == "berth-test")
+        #expect(v["cap_eff"] == "00000000a80425fb", "Docker's default 14 capabilities")
+        #expect(v["cap_bnd"] == "00000000a80425fb", "the bounding set is dropped too")
+        #expect(v["no_new_privs"] == "1")
+        #expect(v["seccomp"] == "2", "a seccomp filter is loaded")
+        #expect(v["uid"] == "0" && v["cwd"] == "/")
+    }
+
+    @Test func hostProcessesAndMountsAreInvisible() throws {
+        let result = try run([], ["/bin/sh", "-c", "ls /proc | grep -c '^[0-9]'; cut -d' ' -f5 /proc/self/mountinfo"])
+        #expect(result.status == 0, "\(result)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let processes = try #require(Int(lines.first ?? ""))
+        #expect(processes <= 4, "sees \(processes) processes: \(result)")
+        let allowed = ["/", "/proc", "/dev", "/sys", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]
+        for mountPoint in lines.dropFirst() {
+            #expect(allowed.contains { mountPoint == $0 || mountPoint.hasPrefix($0 == "/" ? "/\u{0}" : $0 + "/") },
+                    "host mount visible: \(mountPoint)")
+        }
+    }
+
+    @Test func sysrqTriggerIsNotWritableAndKcoreIsMasked() throws {
+        let result = try run([], ["/bin/sh", "-c", "/bin/probe write /proc/sysrq-trigger; wc -c < /proc/kcore"])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.values["write"] != nil && result.values["write"] != "OK", "\(result)")
+        #expect(result.stdout.split(separator: "\n").last?.trimmingCharacters(in: .whitespaces) == "0", "\(result)")
+    }
+
+    @Test func onlyStdioIsInherited() throws {
+        let result = try run([], ["/bin/probe", "fds"])
+        #expect(result.values["open_fds"] == "0,1,2", "\(result)")
+    }
+
+    @Test func defaultSeccompDeniesKeyctlUnshareAndMount() throws {
+        let result = try run([], ["/bin/probe", "syscalls", "keyctl", "unshare", "mount", "getpid", "read"])
+        #expect(result.status == 0, "\(result)")
+        let v = result.values
+        #expect(v["keyctl"] == "EPERM" && v["unshare"] == "EPERM" && v["mount"] == "EPERM", "\(result)")
+        #expect(v["getpid"] == "OK" && v["read"] == "OK", "ordinary system calls work: \(result)")
+    }
+
+    @Test func unconfinedLetsKeyctlThrough() throws {
+        let result = try run(["--seccomp", "unconfined"], ["/bin/probe", "syscalls", "keyctl", "caps"])
+        #expect(result.values["keyctl"] != "EPERM", "\(result)")
+        let caps = try run(["--seccomp", "unconfined"], ["/bin/probe", "caps"])
+        #expect(caps.values["seccomp"] == "0", "\(caps)")
+    }
+
+    @Test func capSysAdminOpensMountButNeverKeyctl() throws {
+        let result = try run(["--cap-add", "SYS_ADMIN"], ["/bin/probe", "syscalls", "mount", "keyctl"])
+        #expect(result.values["mount"] == "OK", "\(result)")
+        #expect(result.values["keyctl"] == "EPERM", "\(result)")
+    }
+
+    @Test func customProfileFromJSON() throws {
+        let profile = FileManager.default.temporaryDirectory.appendingPathComponent("berth-seccomp-\(getpid()).json")
+        defer { try? FileManager.default.removeItem(at: profile) }
+        // Allow everything but getpid, which fails with EACCES.
+        try #"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getpid"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}"#
+            .write(to: profile, atomically: true, encoding: .utf8)
+        let result = try run(["--seccomp", profile.path], ["/bin/probe", "syscalls", "getpid", "keyctl"])
+        #expect(result.values["getpid"] == "EACCES", "\(result)")
+        #expect(result.values["keyctl"] != "EPERM", "\(result)")
+    }
+
+    @Test func userEnvWorkdirAndHostname() throws {
+        let result = try run(["--user", "app", "--env", "GREETING=hi there", "--workdir", "/home/app", "--hostname", "web1"],
+                             ["/bin/sh", "-c", "/bin/probe caps; echo greeting=$GREETING; echo home=$HOME"])
+        let v = result.values
+        #expect(result.status == 0, "\(result)")
+        #expect(v["uid"] == "1000" && v["gid"] == "1000" && v["groups"] == "100", "\(result)")
+        #expect(v["cap_eff"] == "0000000000000000", "a non-root user has no effective capabilities")
+        #expect(v["cwd"] == "/home/app" && v["hostname"] == "web1" && v["greeting"] == "hi there" && v["home"] == "/home/app")
+    }
+
+    @Test func readOnlyRoot() throws {
+        let readOnly = try run(["--read-only"], ["/bin/probe", "write", "/berth-ro-test"])
+        #expect(readOnly.values["write"] == "EROFS", "\(readOnly)")
+        let writable = try run([], ["/bin/sh", "-c", "/bin/probe write /tmp/berth-rw-test && rm /tmp/berth-rw-test"])
+        #expect(writable.values["write"] == "OK", "\(writable)")
+    }
+
+    @Test func networkNoneHasOnlyLoopbackAndHostSharesTheHosts() throws {
+        let none = try run(["--network", "none"], ["/bin/sh", "-c", "tail -n +3 /proc/net/dev | cut -d: -f1"])
+        #expect(none.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) } == ["lo"], "\(none)")
+        let up = try run(["--network", "none"], ["/bin/sh", "-c", "cat /sys/class/net/lo/operstate /sys/class/net/lo/flags"])
+        #expect(up.stdout.contains("0x9"), "loopback is up: \(up)")
+        let host = try run(["--network", "host"], ["/bin/sh", "-c", "tail -n +3 /proc/net/dev | wc -l"])
+        let hostInterfaces = try String(contentsOfFile: "/proc/net/dev", encoding: .utf8).split(separator: "\n").count - 2
+        #expect(Int(host.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) == hostInterfaces, "\(host)")
+    }
+
+    @Test func stdinStdoutAndExitStatusPassThrough() throws {
+        let result = try run([], ["/bin/sh", "-c", "cat; echo err >&2; exit 3"], stdin: "hello\n")
+        #expect(result.status == 3)
+        #expect(result.stdout == "hello\n")
+        #expect(result.stderr == "err\n")
+    }
+
+    @Test func missingCommandExits127AndNamesIt() throws {
+        let absolute = try run([], ["/bin/nope"])
+        #expect(absolute.status == 127)
+        #expect(absolute.stderr == "berth: exec /bin/nope: no such file in the rootfs\n", "\(absolute)")
+        let searched = try run([], ["nope"])
+        #expect(searched.status == 127)
+        #expect(searched.stderr.contains("exec nope: executable file not found"), "\(searched)")
+    }
+
+    @Test func nonExecutableCommandExits126() throws {
+        let result = try run([], ["/etc/passwd"])
+        #expect(result.status == 126, "\(result)")
+        #expect(result.stderr.contains("exec /etc/passwd: EACCES"), "\(result)")
+    }
+
+    @Test func setupFailuresExit125NamingTheStep() throws {
+        let workdir = try run(["--workdir", "/etc/passwd"], ["/bin/true"])
+        #expect(workdir.status == 125)
+        #expect(workdir.stderr.contains("change to working directory /etc/passwd: ENOTDIR"), "\(workdir)")
+        let missing = try Fixtures.berth(["run", "--rootfs", "/nonexistent-berth-root", "--", "/bin/true"])
+        #expect(missing.status == 125)
+        #expect(missing.stderr.contains("/nonexistent-berth-root"), "\(missing)")
+        let badUser = try run(["--user", "ghost"], ["/bin/true"])
+        #expect(badUser.status == 125 && badUser.stderr.contains("user \"ghost\" not found"), "\(badUser)")
+        let badMemory = try run(["--memory", "lots"], ["/bin/true"])
+        #expect(badMemory.status == 125 && badMemory.stderr.contains("lots"), "\(badMemory)")
+    }
+
+    @Test func sigtermReachesTheContainer() throws {
+        let result = try runAndSignal(["/bin/probe", "trap-term", "7"], signal: SIGTERM)
+        #expect(result.status == 7, "\(result)")
+    }
+
+    @Test func sigkillFollowsWhenTheStopTimeoutPasses() throws {
+        let start = ContinuousClock.now
+        // pid 1 without a handler ignores SIGTERM: only the SIGKILL after the timeout ends it.
+        let result = try runAndSignal(["/bin/probe", "sleep", "60"], options: ["--stop-timeout", "1"], signal: SIGTERM)
+        #expect(result.status == 137, "\(result)")
+        #expect(ContinuousClock.now - start < .seconds(30))
+    }
+
+    @Test func statsAreReadableWhileTheContainerRuns() throws {
+        var config = ContainerConfiguration(rootfs: rootfs, command: ["/bin/sh", "-c", "/bin/probe alloc 8 >/dev/null; /bin/probe spin 1.5"])
+        config.limits = CgroupLimits(cpus: 1, memoryBytes: 64 << 20, pids: 50)
+        let container = Container(configuration: config, cgroups: try Cgroups.detect())
+        try container.start()
+        defer { container.remove() }
+        Thread.sleep(forTimeInterval: 1)
+        let stats = try container.stats()
+        #expect(stats.cpuUsageNanos > 100_000_000, "\(stats)")
+        #expect(stats.memoryCurrentBytes > 0 && stats.memoryLimitBytes == 64 << 20, "\(stats)")
+        #expect((stats.memoryPeakBytes ?? 8 << 20) >= 8 << 20, "\(stats)")
+        #expect(stats.oomKills == 0)
+        let exit = try container.wait()
+        #expect(exit.code == 0 && !exit.oomKilled)
+        #expect(Leftovers.find(rootfs: rootfs).isEmpty)
+    }
+
+    /// Starts `berth run`, waits until the command is running, sends `signal` to berth itself.
+    func runAndSignal(_ command: [String], options: [String] = [], signal: Int32) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestHost.berthBinary)
+        process.arguments = ["run", "--rootfs", rootfs] + options + ["--"] + command
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.standardError
+        try process.run()
+        if command.contains("trap-term") {
+            // Wait for the handler to be installed.
+            var seen = Data()
+            while !String(decoding: seen, as: UTF8.self).contains("ready=1") {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                seen.append(chunk)
+            }
+        } else {
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        let rest = out.fileHandleForReading.readDataToEndOfFile()
+        let left = Leftovers.find(rootfs: rootfs)
+        #expect(left.isEmpty, "left on the host: \(left)")
+        return CommandResult(status: process.terminationStatus, stdout: String(decoding: rest, as: UTF8.self), stderr: "")
+    }
+}
