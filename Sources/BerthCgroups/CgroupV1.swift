@@ -5,7 +5,8 @@ import Logging
 /// The cgroup v1 driver: per container, one directory in each controller's hierarchy.
 public struct CgroupV1Manager: CgroupManager {
     /// Controller → absolute parent directory, e.g. "memory" → "/sys/fs/cgroup/memory/process_api/abc".
-    /// cpu and cpuacct may map to the same directory when they are mounted together.
+    /// cpu and cpuacct may map to the same directory when they are mounted together. Only cpu,
+    /// cpuacct, memory and pids are kept; a container does not join the other hierarchies.
     public let controllers: [String: String]
     /// Whether a cgroup2 mount exists beside the v1 ones; for the summary only.
     public let hybrid: Bool
@@ -15,7 +16,7 @@ public struct CgroupV1Manager: CgroupManager {
     static let managed = ["cpu", "cpuacct", "memory", "pids"]
 
     public init(controllers: [String: String], hybrid: Bool = false, logger: Logger? = nil) {
-        self.controllers = controllers
+        self.controllers = controllers.filter { Self.managed.contains($0.key) }
         self.hybrid = hybrid
         self.logger = logger
     }

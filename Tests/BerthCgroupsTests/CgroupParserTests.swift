@@ -1,5 +1,6 @@
 import BerthCgroups
 import BerthCore
+import Foundation
 import Testing
 
 /// Samples as the kernel writes them.
@@ -186,5 +187,22 @@ struct CgroupLayoutTests {
         }
         #expect(error?.code == .cgroup)
         #expect(error?.message.contains(hint) == true, "\(error?.message ?? "")")
+    }
+}
+
+@Suite("cgroup filesystem detection on this host")
+struct CgroupStatfsTests {
+    @Test("statfs magic agrees with mountinfo for every cgroup mount")
+    func cgroupStatfsMatchesMountinfo() throws {
+        let mountinfo = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        let mounts = MountInfo.cgroupMounts(mountinfo)
+        #expect(!mounts.isEmpty)
+        for mount in mounts {
+            // A later mount on the same point hides an earlier one; statfs sees only the last.
+            guard mounts.last(where: { $0.mountPoint == mount.mountPoint }) == mount else { continue }
+            #expect(Cgroups.isCgroup2(mount.mountPoint) == (mount.version == .v2), "\(mount.mountPoint)")
+        }
+        #expect(!Cgroups.isCgroup2("/"))
+        #expect(!Cgroups.isCgroup2("/nonexistent/berth"))
     }
 }

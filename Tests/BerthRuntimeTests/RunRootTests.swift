@@ -33,12 +33,19 @@ struct RunRootTests {
     }
 
     @Test func cpuLimitHoldsASpinToHalfACPU() throws {
-        let result = try run(["--cpus", "0.5"], ["/bin/probe", "spin", "3"])
-        #expect(result.status == 0, "\(result)")
-        let cpu = try #require(Double(result.values["cpu_seconds"] ?? ""), "\(result)")
-        let wall = try #require(Double(result.values["wall_seconds"] ?? ""), "\(result)")
-        let ratio = cpu / wall
-        #expect(ratio >= 0.4 && ratio <= 0.6, "used \(ratio) CPU-seconds per second: \(result)")
+        // Above 0.6 means the quota is not enforced. Below 0.4 can also mean the machine was busy
+        // with other work for a while, so a low reading gets one more try.
+        var ratios: [Double] = []
+        for _ in 0..<2 {
+            let result = try run(["--cpus", "0.5"], ["/bin/probe", "spin", "3"])
+            #expect(result.status == 0, "\(result)")
+            let cpu = try #require(Double(result.values["cpu_seconds"] ?? ""), "\(result)")
+            let wall = try #require(Double(result.values["wall_seconds"] ?? ""), "\(result)")
+            ratios.append(cpu / wall)
+            #expect(cpu / wall <= 0.6, "used \(cpu / wall) CPU-seconds per second with --cpus 0.5: \(result)")
+            if cpu / wall >= 0.4 { break }
+        }
+        #expect(ratios.last.map { $0 >= 0.4 && $0 <= 0.6 } == true, "CPU-seconds per second: \(ratios)")
     }
 
     @Test func memoryLimitEndsInAnOOMKillThatIsReported() throws {
@@ -89,11 +96,22 @@ struct RunRootTests {
         }
     }
 
-    @Test func sysrqTriggerIsNotWritableAndKcoreIsMasked() throws {
-        let result = try run([], ["/bin/sh", "-c", "/bin/probe write /proc/sysrq-trigger; wc -c < /proc/kcore"])
-        #expect(result.status == 0, "\(result)")
-        #expect(result.values["write"] != nil && result.values["write"] != "OK", "\(result)")
-        #expect(result.stdout.split(separator: "\n").last?.trimmingCharacters(in: .whitespaces) == "0", "\(result)")
+    @Test func procPathsAreMaskedOrReadOnly() throws {
+        // Which of these exist depends on the kernel's configuration: check the ones this host has.
+        let fm = FileManager.default
+        let sysrqExists = fm.fileExists(atPath: "/proc/sysrq-trigger")
+        let sysrq = try run([], ["/bin/probe", "write", "/proc/sysrq-trigger"])
+        #expect(sysrq.values["write"] == (sysrqExists ? "EROFS" : "ENOENT"), "\(sysrq)")
+        let procSys = try run([], ["/bin/probe", "write", "/proc/sys/kernel/hostname"])
+        #expect(procSys.values["write"] == "EROFS", "\(procSys)")
+        for file in ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug"] where fm.fileExists(atPath: file) {
+            let read = try run([], ["/bin/sh", "-c", "wc -c < \(file)"])
+            #expect(read.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(file) is not masked: \(read)")
+        }
+        for dir in ["/proc/acpi", "/sys/firmware", "/proc/scsi"] where fm.fileExists(atPath: dir) {
+            let list = try run([], ["/bin/sh", "-c", "ls -A \(dir) | wc -l"])
+            #expect(list.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(dir) is not masked: \(list)")
+        }
     }
 
     @Test func onlyStdioIsInherited() throws {
@@ -209,7 +227,7 @@ struct RunRootTests {
     }
 
     @Test func statsAreReadableWhileTheContainerRuns() throws {
-        var config = ContainerConfiguration(rootfs: rootfs, command: ["/bin/sh", "-c", "/bin/probe alloc 8 >/dev/null; /bin/probe spin 1.5"])
+        var config = ContainerConfiguration(rootfs: rootfs, command: ["/bin/sh", "-c", "/bin/probe alloc 8 >/dev/null; /bin/probe spin 1.5 >/dev/null"])
         config.limits = CgroupLimits(cpus: 1, memoryBytes: 64 << 20, pids: 50)
         let container = Container(configuration: config, cgroups: try Cgroups.detect())
         try container.start()
@@ -227,29 +245,16 @@ struct RunRootTests {
 
     /// Starts `berth run`, waits until the command is running, sends `signal` to berth itself.
     func runAndSignal(_ command: [String], options: [String] = [], signal: Int32) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestHost.berthBinary)
-        process.arguments = ["run", "--rootfs", rootfs] + options + ["--"] + command
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.standardError
-        try process.run()
+        let child = try SpawnedCommand([TestHost.berthBinary, "run", "--rootfs", rootfs] + options + ["--"] + command)
         if command.contains("trap-term") {
-            // Wait for the handler to be installed.
-            var seen = Data()
-            while !String(decoding: seen, as: UTF8.self).contains("ready=1") {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                seen.append(chunk)
-            }
+            child.waitForOutput("ready=1") // the handler is installed
         } else {
             Thread.sleep(forTimeInterval: 0.5)
         }
-        kill(process.processIdentifier, signal)
-        process.waitUntilExit()
-        let rest = out.fileHandleForReading.readDataToEndOfFile()
+        kill(child.pid, signal)
+        let result = try child.finish()
         let left = Leftovers.find(rootfs: rootfs)
         #expect(left.isEmpty, "left on the host: \(left)")
-        return CommandResult(status: process.terminationStatus, stdout: String(decoding: rest, as: UTF8.self), stderr: "")
+        return result
     }
 }

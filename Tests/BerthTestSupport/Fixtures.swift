@@ -43,34 +43,9 @@ public enum Fixtures {
     private static let rootfsLock = NSLock()
 
     /// Runs a program to completion and captures its output.
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                           stdin: String? = nil) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        if let stdin {
-            let input = Pipe()
-            process.standardInput = input
-            try process.run()
-            input.fileHandleForWriting.write(Data(stdin.utf8))
-            try input.fileHandleForWriting.close()
-        } else {
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-        }
-        // Read both pipes concurrently so a chatty child cannot block on a full pipe.
-        let errData = ErrCollector()
-        let group = DispatchGroup()
-        DispatchQueue.global().async(group: group) { errData.data = err.fileHandleForReading.readDataToEndOfFile() }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                             stderr: String(decoding: errData.data, as: UTF8.self))
+    public static func run(_ executable: String, _ arguments: [String], stdin: String? = nil) throws -> CommandResult {
+        let child = try SpawnedCommand([executable] + arguments, stdin: stdin)
+        return try child.finish()
     }
 
     /// `berth ARGS...`, from the products built beside the tests.
@@ -84,6 +59,3 @@ public struct FixtureError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-private final class ErrCollector: @unchecked Sendable {
-    var data = Data()
-}
