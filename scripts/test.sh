@@ -8,5 +8,8 @@ scripts/install-deps.sh
 rootfs/build.sh >/dev/null
 swift build --build-tests
 # The VM test runs on its own: QEMU takes both cores, which would skew the CPU-limit test.
-swift test --skip-build --skip CgroupV2VMTests
+# CgroupV2KernelTests needs a pure cgroup v2 kernel; on hybrid hosts it runs only inside the VM.
+host_skip=CgroupV2VMTests
+[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] || host_skip="$host_skip|CgroupV2KernelTests"
+swift test --skip-build --skip "$host_skip"
 swift test --skip-build --filter CgroupV2VMTests

@@ -6,7 +6,7 @@ import Testing
 /// so the v2 driver is exercised on every CI run even on hybrid hosts such as this one.
 @Suite("cgroup v2 kernel")
 struct CgroupV2VMTests {
-    static let suitesToRun = "RunRootTests|CgroupRealKernelTests"
+    static let suitesToRun = "RunRootTests|CgroupKernelTests|CgroupV2KernelTests"
 
     @Test(.requiresCgroup2VM, .timeLimit(.minutes(30)))
     func realKernelSuitesPassOnPureCgroupV2() throws {

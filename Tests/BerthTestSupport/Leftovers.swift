@@ -9,7 +9,9 @@ public enum Leftovers {
             while let entry = walker.nextObject() as? String {
                 let name = (entry as NSString).lastPathComponent
                 if walker.level > 6 { walker.skipDescendants(); continue }
-                if name.hasPrefix("berth-"), name != "berth-self", walker.fileAttributes?[.type] as? FileAttributeType == .typeDirectory {
+                // Containers' cgroups only ("berth-" and a 32-digit hex ID), not other tests' ones.
+                if name.hasPrefix("berth-"), name.count == 38, name.dropFirst(6).allSatisfy(\.isHexDigit),
+                   walker.fileAttributes?[.type] as? FileAttributeType == .typeDirectory {
                     found.append("cgroup /sys/fs/cgroup/\(entry)")
                 }
             }
