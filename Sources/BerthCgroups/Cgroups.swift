@@ -1,4 +1,5 @@
 import BerthCore
+import BerthLinux
 import Glibc
 import Logging
 
@@ -44,18 +45,9 @@ public enum Cgroups {
         filesystemMagic(path) == cgroup2SuperMagic
     }
 
-    /// statfs(2) f_type. Swift's Glibc module map leaves out <sys/statfs.h>, so look the function
-    /// up at run time rather than add a C target for one call.
+    /// statfs(2) f_type of `path`, nil when it cannot be read.
     static func filesystemMagic(_ path: String) -> Int? {
-        typealias StatFS = @convention(c) (UnsafePointer<CChar>, UnsafeMutableRawPointer) -> Int32
-        guard let process = dlopen(nil, RTLD_NOW), let symbol = dlsym(process, "statfs") else { return nil }
-        let statfs = unsafeBitCast(symbol, to: StatFS.self)
-        // struct statfs is 120 bytes on 64-bit Linux, f_type (a long) first; leave room to spare.
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 16)
-        defer { buffer.deallocate() }
-        buffer.initializeMemory(as: UInt8.self, repeating: 0, count: 512)
-        guard statfs(path, buffer) == 0 else { return nil }
-        return buffer.load(as: Int.self)
+        try? FileSystem.magic(of: path)
     }
 
     /// The pure part of `detect`: from what statfs, /proc/self/cgroup and /proc/self/mountinfo say

@@ -32,7 +32,7 @@ public struct CapabilitySet: Sendable, Hashable, CustomStringConvertible {
 
     /// The highest capability number this kernel supports.
     public static let lastCapability: Int32 = {
-        if let text = try? String(contentsOfFile: "/proc/sys/kernel/cap_last_cap"),
+        if let text = try? String(contentsOfFile: "/proc/sys/kernel/cap_last_cap", encoding: .utf8),
            let value = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
             return value
         }

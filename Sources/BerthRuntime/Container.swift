@@ -205,9 +205,9 @@ public final class Container: @unchecked Sendable {
 
     private func finish(_ status: ExitStatus) -> ContainerExit {
         let oomKills = (try? cgroup?.oomKillCount()) ?? 0
-        let exit = ContainerExit(status: status, oomKilled: (oomKills ?? 0) > 0, memoryLimit: configuration.limits.memoryBytes)
+        let exit = ContainerExit(status: status, oomKilled: oomKills > 0, memoryLimit: configuration.limits.memoryBytes)
         state = .exited(exit)
-        logger.debug("exited", metadata: ["status": "\(status)", "oom_kills": "\(oomKills ?? 0)"])
+        logger.debug("exited", metadata: ["status": "\(status)", "oom_kills": "\(oomKills)"])
         return exit
     }
 

@@ -17,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -296,4 +297,11 @@ int berth_signalfd_read(int fd) {
     ssize_t n = read(fd, &info, sizeof(info));
     if (n != (ssize_t)sizeof(info)) return -1;
     return (int)info.ssi_signo;
+}
+
+int berth_statfs_type(const char *path, long *type) {
+    struct statfs info;
+    if (statfs(path, &info) != 0) return -1;
+    *type = (long)info.f_type;
+    return 0;
 }

@@ -1,1 +1,13 @@
-import BerthCore
+import ArgumentParser
+
+/// Benchmarks print `key=value` lines on stdout, one figure each, so scripts and docs can quote
+/// them; anything meant for a person goes to stderr.
+struct BerthBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "berth-bench",
+        abstract: "Measure Berth against reference tools and print key=value figures.",
+        subcommands: [RunBenchmark.self]
+    )
+}
+
+BerthBench.main()

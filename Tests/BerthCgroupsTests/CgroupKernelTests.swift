@@ -90,7 +90,8 @@ struct CgroupKernelTests {
 
         var stats = try cgroup.stats()
         let deadline = Date().addingTimeInterval(20)
-        while stats.throttledPeriods == 0 && Date() < deadline {
+        // The kernel adds to throttled_time only when a throttled period ends: wait for both.
+        while (stats.throttledPeriods == 0 || stats.throttledNanos == 0) && Date() < deadline {
             Thread.sleep(forTimeInterval: 0.1)
             stats = try cgroup.stats()
         }

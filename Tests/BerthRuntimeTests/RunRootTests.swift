@@ -232,8 +232,13 @@ struct RunRootTests {
         let container = Container(configuration: config, cgroups: try Cgroups.detect())
         try container.start()
         defer { container.remove() }
-        Thread.sleep(forTimeInterval: 1)
-        let stats = try container.stats()
+        // Poll rather than sleep a fixed time: under emulation in the VM the same work is slower.
+        var stats = try container.stats()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while (stats.cpuUsageNanos <= 100_000_000 || (stats.memoryPeakBytes ?? 8 << 20) < 8 << 20), ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.1)
+            stats = try container.stats()
+        }
         #expect(stats.cpuUsageNanos > 100_000_000, "\(stats)")
         #expect(stats.memoryCurrentBytes > 0 && stats.memoryLimitBytes == 64 << 20, "\(stats)")
         #expect((stats.memoryPeakBytes ?? 8 << 20) >= 8 << 20, "\(stats)")

@@ -81,6 +81,8 @@ struct berth_child_error {
 pid_t berth_spawn(const struct berth_spawn_config *config, int *release_fd, int *error_fd);
 
 int berth_pidfd_open(pid_t pid);
+// statfs(2)'s f_type for path (Glibc's module map leaves out <sys/statfs.h>); -1 with errno on error.
+int berth_statfs_type(const char *path, long *type);
 // A close-on-exec signalfd for the signals in mask; read with berth_signalfd_read.
 int berth_signalfd(const sigset_t *mask);
 // The number of the next pending signal, or -1 with errno set.
