@@ -54,24 +54,15 @@ struct RunBenchmark: ParsableCommand {
     }
 
     func run() throws {
-        let berthPath = try locateBerth()
         let runcPath = try locateRunc()
-        let unsharePath = try Tool.find("unshare")
-        let rootfsPath = try locateRootfs()
         let memoryBytes = try ByteSize.parse(memory)
-
         let workDirectory = try Self.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: workDirectory) }
-        let bundle = workDirectory + "/bundle"
-        try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: false)
-        try RuncBundle.create(in: bundle, runc: runcPath, rootfs: rootfsPath, command: ["/bin/true"], memoryBytes: memoryBytes)
+        let commands = try Commands(berth: locateBerth(), berthArgs: berthArgs, runc: runcPath, unshare: Tool.find("unshare"),
+                                    rootfs: locateRootfs(), memory: memory, bundle: workDirectory + "/bundle")
+        try FileManager.default.createDirectory(atPath: commands.bundle, withIntermediateDirectories: false)
+        try RuncBundle.create(in: commands.bundle, runc: runcPath, rootfs: commands.rootfs, command: ["/bin/true"], memoryBytes: memoryBytes)
         let runner = try ChildRunner(stderrPath: workDirectory + "/stderr")
-
-        let berthArgv = [berthPath, "run", "--rootfs", rootfsPath, "--memory", memory] + berthArgs + ["--", "/bin/true"]
-        let unshareArgv = [unsharePath, "--fork", "--pid", "--mount", "--uts", "--ipc", "--net", "--mount-proc", "/bin/true"]
-        // Unique per process and round, so a container left behind by an interrupted run cannot
-        // make the next one fail with "container exists".
-        let idPrefix = "berth-bench-\(getpid())-"
 
         let loadBefore = Tool.loadAverage()
         var berthRuns: [ChildRun] = []
@@ -79,41 +70,25 @@ struct RunBenchmark: ParsableCommand {
         var unshareRuns: [ChildRun] = []
         // Interleaved, so that a burst of load elsewhere on the host hits all three alike.
         for round in 0..<(warmup + runs) {
-            let berthRun = try runner.runExpectingSuccess(berthArgv, what: "berth run")
-            let id = idPrefix + String(round)
-            let runcRun = try deletingOnFailure(runner, runc: runcPath, id: id) {
-                try runner.runExpectingSuccess(runcArgv(runcPath, bundle: bundle, id: id), what: "runc run")
+            let berthRun = try runner.runExpectingSuccess(commands.berthArgv, what: "berth run")
+            let runcRun = try commands.runc(round: "\(round)", runner: runner) { argv in
+                try runner.runExpectingSuccess(argv, what: "runc run")
             }
-            let unshareRun = try runner.runExpectingSuccess(unshareArgv, what: "unshare")
+            let unshareRun = try runner.runExpectingSuccess(commands.unshareArgv, what: "unshare")
             guard round >= warmup else { continue }
             berthRuns.append(berthRun)
             runcRuns.append(runcRun)
             unshareRuns.append(unshareRun)
         }
         let loadAfter = Tool.loadAverage()
+        let (berthRSS, runcRSS) = try measurePeakRSS(commands, runner: runner, output: workDirectory + "/rss")
 
-        var berthRSS: [Int] = []
-        var runcRSS: [Int] = []
-        do {
-            let peakRSS = try PeakRSS.locate(outputPath: workDirectory + "/rss")
-            for round in 0..<Self.rssRuns {
-                berthRSS.append(try peakRSS.measure(berthArgv, runner: runner, what: "berth run (under time)"))
-                let id = idPrefix + "rss-" + String(round)
-                runcRSS.append(try deletingOnFailure(runner, runc: runcPath, id: id) {
-                    try peakRSS.measure(runcArgv(runcPath, bundle: bundle, id: id), runner: runner, what: "runc run (under time)")
-                })
-            }
-        } catch let error as BerthError where error.code == .notFound || error.code == .unsupported {
-            FileHandle.standardError.write(Data("berth-bench: peak RSS not measured: \(error)\n".utf8))
-        }
-
-        // validate() guarantees runs >= 1, so every series has samples.
         guard let berthWall = Summary(berthRuns.map(\.wallMilliseconds)),
               let runcWall = Summary(runcRuns.map(\.wallMilliseconds)),
               let unshareWall = Summary(unshareRuns.map(\.wallMilliseconds)),
               let berthCPU = Summary(berthRuns.map(\.cpuMilliseconds)),
               let runcCPU = Summary(runcRuns.map(\.cpuMilliseconds))
-        else { throw BerthError(.invalidState, "no timed runs") }
+        else { throw BerthError(.invalidState, "no timed runs") }  // validate() requires runs >= 1
 
         var report = Report()
         report.add("benchmark", "run")
@@ -123,20 +98,20 @@ struct RunBenchmark: ParsableCommand {
         report.add("cpus", ProcessInfo.processInfo.activeProcessorCount)
         report.add("loadavg_1m_before", loadBefore)
         report.add("loadavg_1m_after", loadAfter)
-        report.add("rootfs", rootfsPath)
+        report.add("rootfs", commands.rootfs)
         report.add("memory_limit_bytes", String(memoryBytes))
-        report.add("berth_binary", berthPath)
-        report.add("berth_build", Tool.buildConfiguration(of: berthPath))
-        report.add("berth_swift_stdlib", Tool.swiftStdlibLinkage(of: berthPath))
-        report.add("berth_command", berthArgv.joined(separator: " "))
+        report.add("berth_binary", commands.berth)
+        report.add("berth_build", Tool.buildConfiguration(of: commands.berth))
+        report.add("berth_swift_stdlib", Tool.swiftStdlibLinkage(of: commands.berth))
+        report.add("berth_command", commands.berthArgv.joined(separator: " "))
         report.add("runc_binary", runcPath)
         report.add("runc_version", Self.runcVersion(runcPath))
         report.add(series: "berth", berthWall)
         report.add("berth_cpu_median_ms", milliseconds: berthCPU.median)
-        report.add("berth_peak_rss_kib", berthRSS.max().map(String.init) ?? "unavailable")
+        report.add("berth_peak_rss_kib", berthRSS.map(String.init) ?? "unavailable")
         report.add(series: "runc", runcWall)
         report.add("runc_cpu_median_ms", milliseconds: runcCPU.median)
-        report.add("runc_peak_rss_kib", runcRSS.max().map(String.init) ?? "unavailable")
+        report.add("runc_peak_rss_kib", runcRSS.map(String.init) ?? "unavailable")
         report.add(series: "unshare", unshareWall)
         let ratio = berthWall.median / runcWall.median
         report.add("ratio_berth_to_runc", String(format: "%.3f", ratio))
@@ -145,18 +120,25 @@ struct RunBenchmark: ParsableCommand {
         report.print()
     }
 
-    /// A foreground `runc run` deletes its container when it ends; one that failed may not have.
-    private func runcArgv(_ runc: String, bundle: String, id: String) -> [String] {
-        [runc, "run", "--bundle", bundle, id]
-    }
-
-    private func deletingOnFailure<T>(_ runner: ChildRunner, runc: String, id: String, _ body: () throws -> T) throws -> T {
+    /// The largest ru_maxrss of a few untimed runs of each runtime, or nil when GNU time is missing
+    /// (the timings are still worth printing then).
+    private func measurePeakRSS(_ commands: Commands, runner: ChildRunner, output: String) throws -> (berth: Int?, runc: Int?) {
+        let peakRSS: PeakRSS
         do {
-            return try body()
+            peakRSS = try PeakRSS.locate(outputPath: output)
         } catch {
-            _ = try? runner.run([runc, "delete", "--force", id])
-            throw error
+            FileHandle.standardError.write(Data("berth-bench: peak RSS not measured: \(error)\n".utf8))
+            return (nil, nil)
         }
+        var berth: [Int] = []
+        var runc: [Int] = []
+        for round in 0..<Self.rssRuns {
+            berth.append(try peakRSS.measure(commands.berthArgv, runner: runner, what: "berth run (under time)"))
+            runc.append(try commands.runc(round: "rss-\(round)", runner: runner) { argv in
+                try peakRSS.measure(argv, runner: runner, what: "runc run (under time)")
+            })
+        }
+        return (berth.max(), runc.max())
     }
 
     private func locateBerth() throws -> String {
@@ -206,7 +188,7 @@ struct RunBenchmark: ParsableCommand {
         guard let last = output.split(separator: "\n").last(where: { !$0.allSatisfy(\.isWhitespace) }) else {
             throw BerthError(.invalidState, "\(script) printed no rootfs path")
         }
-        return try Tool.resolve(String(last).trimmingWhitespace(), what: "rootfs from \(script)")
+        return try Tool.resolve(last.trimmingWhitespace(), what: "rootfs from \(script)")
     }
 
     static func runcVersion(_ runc: String) -> String {
@@ -223,6 +205,40 @@ struct RunBenchmark: ParsableCommand {
         }
         guard made != nil else { throw SystemError("create a temporary directory in /tmp", errno: errno) }
         return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// The three commands under test, with absolute paths.
+struct Commands {
+    let berth: String
+    let runcPath: String
+    let rootfs: String
+    let bundle: String
+    let berthArgv: [String]
+    let unshareArgv: [String]
+    /// Unique per berth-bench process, so that a container left behind by an interrupted run
+    /// cannot make a later one fail with "container exists".
+    let idPrefix = "berth-bench-\(getpid())-"
+
+    init(berth: String, berthArgs: [String], runc: String, unshare: String, rootfs: String, memory: String, bundle: String) {
+        self.berth = berth
+        self.runcPath = runc
+        self.rootfs = rootfs
+        self.bundle = bundle
+        berthArgv = [berth, "run", "--rootfs", rootfs, "--memory", memory] + berthArgs + ["--", "/bin/true"]
+        unshareArgv = [unshare, "--fork", "--pid", "--mount", "--uts", "--ipc", "--net", "--mount-proc", "/bin/true"]
+    }
+
+    /// Calls `body` with a `runc run` command line for a container of its own. A foreground run
+    /// deletes its container when it ends; a failed one may not have, so delete it then.
+    func runc<T>(round: String, runner: ChildRunner, _ body: ([String]) throws -> T) throws -> T {
+        let id = idPrefix + round
+        do {
+            return try body([runcPath, "run", "--bundle", bundle, id])
+        } catch {
+            _ = try? runner.run([runcPath, "delete", "--force", id])
+            throw error
+        }
     }
 }
 
