@@ -13,12 +13,23 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.21.0"),
     ],
     targets: [
         .target(name: "CBerthShim", linkerSettings: [.linkedLibrary("cap")]),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+        // Compression libraries for image layers: used by BerthImage only.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .target(name: "BerthCore"),
+        .target(name: "BerthOCI", dependencies: ["BerthCore", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "BerthImage", dependencies: [
+            "BerthCore", "BerthOCI", "CZlib", "CZstd",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "BerthLinux", dependencies: ["BerthCore", "CBerthShim", "CSeccomp", "CCap"]),
         .target(name: "BerthCgroups", dependencies: [
             "BerthCore", "BerthLinux", .product(name: "Logging", package: "swift-log"),
@@ -27,7 +38,7 @@ let package = Package(
             "BerthCore", "BerthLinux", "BerthCgroups", .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "berth", dependencies: [
-            "BerthCore", "BerthRuntime", "BerthCgroups", "BerthLinux",
+            "BerthCore", "BerthRuntime", "BerthCgroups", "BerthLinux", "BerthOCI", "BerthImage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -36,6 +47,8 @@ let package = Package(
         ]),
         .target(name: "BerthTestSupport", path: "Tests/BerthTestSupport"),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"]),
+        .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI", "BerthCore"]),
+        .testTarget(name: "BerthImageTests", dependencies: ["BerthTestSupport", "BerthImage", "BerthOCI", "BerthCore"]),
         .testTarget(name: "BerthLinuxTests", dependencies: ["BerthTestSupport", "BerthLinux", "BerthCore"]),
         .testTarget(name: "BerthCgroupsTests", dependencies: ["BerthTestSupport", "BerthCgroups", "BerthCore"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthTestSupport", "BerthRuntime", "BerthCgroups", "BerthLinux", "BerthCore"]),

@@ -1,0 +1,1 @@
+// Registry client, content store and layer unpacking: see README "Images".

@@ -1,0 +1,4 @@
+import BerthImage
+import Testing
+
+@Test func imageModuleLinks() {}
