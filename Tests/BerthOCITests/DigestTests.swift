@@ -25,3 +25,26 @@ struct DigestTests {
         #expect(hasher.finalize() == Digest.sha256(of: Data("hello".utf8)))
     }
 }
+
+@Suite("Manifests and chain IDs")
+struct ManifestTests {
+    @Test func chainIDsFollowTheSpec() throws {
+        let a = try Digest(parsing: "sha256:" + String(repeating: "a", count: 64))
+        let b = try Digest(parsing: "sha256:" + String(repeating: "b", count: 64))
+        let chain = ChainID.compute([a, b])
+        #expect(chain[0] == a)
+        #expect(chain[1] == Digest.sha256(of: Data("\(a) \(b)".utf8)))
+    }
+
+    @Test func decodesADockerConfig() throws {
+        let json = """
+            {"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Entrypoint":["/bin/app"],"User":"1000","WorkingDir":"/srv"},
+             "rootfs":{"type":"layers","diff_ids":["sha256:\(String(repeating: "c", count: 64))"]}}
+            """
+        let config = try JSONDecoder().decode(ImageConfiguration.self, from: Data(json.utf8))
+        #expect(config.config?.entrypoint == ["/bin/app"])
+        #expect(config.config?.user == "1000")
+        #expect(config.rootfs.diffIDs.count == 1)
+        #expect(config.platform.description == "linux/amd64")
+    }
+}
