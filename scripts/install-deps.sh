@@ -8,6 +8,10 @@ packages=(
   runc                             # berth-bench run: the reference runtime
   qemu-system-x86 linux-image-amd64 cpio  # ../shared/tools/cgroup2-vm: tests on a pure cgroup v2 kernel
   iproute2 procps util-linux
+  zlib1g-dev libzstd-dev           # image layers: gzip and zstd
+  docker-registry apache2-utils    # image tests: a loopback registry, htpasswd for its auth
+  umoci skopeo                     # image tests and berth-bench image: fixtures and the reference unpacker
+  time tar gzip zstd               # berth-bench: peak RSS (GNU time) and the tar reference
 )
 missing=()
 for p in "${packages[@]}"; do
