@@ -23,10 +23,12 @@ let package = Package(
         // Compression libraries for image layers: used by BerthImage only.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        // <sys/xattr.h>, part of libc: for layer unpacking's extended attributes.
+        .systemLibrary(name: "CXattr"),
         .target(name: "BerthCore"),
         .target(name: "BerthOCI", dependencies: ["BerthCore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "BerthImage", dependencies: [
-            "BerthCore", "BerthOCI", "CZlib", "CZstd",
+            "BerthCore", "BerthOCI", "CZlib", "CZstd", "CXattr",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -43,12 +45,16 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "berth-bench", dependencies: [
-            "BerthCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "BerthCore", "BerthOCI", "BerthImage",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "BerthTestSupport", path: "Tests/BerthTestSupport"),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"]),
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI", "BerthCore"]),
-        .testTarget(name: "BerthImageTests", dependencies: ["BerthTestSupport", "BerthImage", "BerthOCI", "BerthCore"]),
+        .testTarget(name: "BerthImageTests", dependencies: [
+            "BerthTestSupport", "BerthImage", "BerthOCI", "BerthCore", "CXattr", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "BerthLinuxTests", dependencies: ["BerthTestSupport", "BerthLinux", "BerthCore"]),
         .testTarget(name: "BerthCgroupsTests", dependencies: ["BerthTestSupport", "BerthCgroups", "BerthCore"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthTestSupport", "BerthRuntime", "BerthCgroups", "BerthLinux", "BerthCore"]),

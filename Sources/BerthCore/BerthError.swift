@@ -18,6 +18,8 @@ public struct BerthError: Error, CustomStringConvertible, Sendable {
         public static let cgroup = Code(rawValue: "cgroup")
         public static let seccomp = Code(rawValue: "seccomp")
         public static let launch = Code(rawValue: "launch")
+        /// A layer that cannot be applied: malformed, hostile, over a limit, or the disk is full.
+        public static let imageLayer = Code(rawValue: "imageLayer")
     }
 
     public var code: Code

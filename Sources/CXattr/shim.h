@@ -1,0 +1,2 @@
+// Extended attributes (fsetxattr, lsetxattr): not in Swift's Glibc module map.
+#include <sys/xattr.h>

@@ -1,0 +1,133 @@
+import ArgumentParser
+import BerthCore
+import BerthImage
+import BerthOCI
+import Foundation
+import Logging
+
+/// `berth-bench image-unpack`: LayerUnpacker against `tar -xzf` and `umoci unpack` on the same image.
+struct ImageUnpackBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "image-unpack",
+        abstract: "Time LayerUnpacker against tar -xzf and umoci unpack on the same OCI image.",
+        discussion: """
+            Generates (once, in --work) an OCI layout of 5 gzip layers, about 200 MiB and 10,000 \
+            files unpacked, with deterministic content. Then, round by round after untimed warm-up \
+            rounds: berth (LayerUnpacker, in this process, over the 5 blobs into a fresh directory), \
+            `tar -xzf` of the same blobs in order into a fresh directory (5 processes, times summed), \
+            and `umoci unpack`. Each output directory is removed and `sync` run before the next \
+            timed step, outside the timing. Prints key=value lines: medians, min and max in ms and \
+            the ratios of the medians. Needs root (owners are restored) and umoci.
+            """)
+
+    /// The issue's target: berth at most this multiple of tar's time.
+    static let goalRatio = 1.1
+
+    @Option(help: ArgumentHelp("Work directory: the generated image is kept there for later runs (default: a temporary directory, removed at the end).", valueName: "dir"))
+    var work: String?
+
+    @Option(help: ArgumentHelp("Timed runs of each unpacker.", valueName: "n"))
+    var runs: Int = 5
+
+    @Option(help: ArgumentHelp("Untimed warm-up runs of each unpacker, first.", valueName: "n"))
+    var warmup: Int = 1
+
+    @Flag(help: "Time berth only (for profiling).")
+    var berthOnly = false
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must be 0 or more") }
+    }
+
+    func run() throws {
+        let workDirectory = try work.map { path in
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            return try Tool.resolve(path, what: "--work")
+        } ?? RunBenchmark.makeTemporaryDirectory()
+        defer { if work == nil { try? FileManager.default.removeItem(atPath: workDirectory) } }
+
+        let fixture = UnpackImageFixture(layout: workDirectory + "/layout")
+        if !fixture.isComplete {
+            FileHandle.standardError.write(Data("berth-bench: generating the image in \(fixture.layout)\n".utf8))
+            try fixture.create(scratch: workDirectory)
+        }
+        let layers = try fixture.layers()
+        let tar = try Tool.find("tar")
+        let umoci = try Tool.find("umoci")
+        let runner = try ChildRunner(stderrPath: workDirectory + "/stderr")
+        let output = workDirectory + "/out"
+
+        var berthTimes: [Double] = [], tarTimes: [Double] = [], umociTimes: [Double] = []
+        var report: UnpackReport?
+        for round in 0..<(warmup + runs) {
+            let timed = round >= warmup
+            try fresh(output)
+            let berth = try timeBerth(layers, fixture: fixture, into: output)
+            report = berth.last
+            if timed { berthTimes.append(berth.milliseconds) }
+            if berthOnly { continue }
+
+            try fresh(output)
+            var tarNanoseconds: UInt64 = 0
+            for layer in layers {
+                tarNanoseconds += try runner.runExpectingSuccess([tar, "-xzf", fixture.blobPath(layer.digest), "-C", output], what: "tar -xzf").wallNanoseconds
+            }
+            if timed { tarTimes.append(Double(tarNanoseconds) / 1e6) }
+
+            try fresh(output, create: false)
+            let umociRun = try runner.runExpectingSuccess([umoci, "unpack", "--image", "\(fixture.layout):\(UnpackImageFixture.tag)", output], what: "umoci unpack")
+            if timed { umociTimes.append(umociRun.wallMilliseconds) }
+        }
+        try? FileManager.default.removeItem(atPath: output)
+
+        var lines = Report()
+        lines.add("benchmark", "image-unpack")
+        lines.add("runs", runs)
+        lines.add("warmup_runs", warmup)
+        lines.add("cpus", ProcessInfo.processInfo.activeProcessorCount)
+        lines.add("layers", layers.count)
+        lines.add("compressed_bytes", String(layers.reduce(0) { $0 + $1.size }))
+        lines.add("entries_last_layer", report.map { String($0.entries) } ?? "unknown")
+        lines.add("berth_build", Tool.buildConfiguration(of: (try? Tool.executableDirectory()) ?? "") )
+        guard let berth = Summary(berthTimes) else { throw BerthError(.invalidState, "no timed runs") }
+        lines.add("unpack_berth_ms", milliseconds: berth.median)
+        lines.add("unpack_berth_min_ms", milliseconds: berth.min)
+        lines.add("unpack_berth_max_ms", milliseconds: berth.max)
+        if let tarSummary = Summary(tarTimes), let umociSummary = Summary(umociTimes) {
+            lines.add("unpack_tar_ms", milliseconds: tarSummary.median)
+            lines.add("unpack_tar_min_ms", milliseconds: tarSummary.min)
+            lines.add("unpack_umoci_ms", milliseconds: umociSummary.median)
+            lines.add("unpack_umoci_min_ms", milliseconds: umociSummary.min)
+            let ratio = berth.median / tarSummary.median
+            lines.add("ratio_tar", String(format: "%.3f", ratio))
+            lines.add("ratio_umoci", String(format: "%.3f", berth.median / umociSummary.median))
+            lines.add("goal_ratio_tar", String(Self.goalRatio))
+            lines.add("goal_met", ratio <= Self.goalRatio ? "yes" : "no")
+        }
+        lines.print()
+    }
+
+    /// LayerUnpacker over every layer in order, timed on the monotonic clock.
+    private func timeBerth(_ layers: [Descriptor], fixture: UnpackImageFixture, into output: String) throws -> (milliseconds: Double, last: UnpackReport?) {
+        let unpacker = LayerUnpacker(logger: Logger(label: "berth-bench.unpack"))
+        let start = ChildRunner.monotonicNanoseconds()
+        var last: UnpackReport?
+        for (index, layer) in layers.enumerated() {
+            guard let compression = LayerCompression(mediaType: layer.mediaType) else {
+                throw BerthError(.unsupported, "layer \(index + 1) has media type \(layer.mediaType), not a layer type")
+            }
+            last = try unpacker.apply(LayerSource(path: fixture.blobPath(layer.digest), compression: compression, imageName: "bench",
+                                                  layerIndex: index, layerCount: layers.count, digest: layer.digest), to: output)
+        }
+        return (Double(ChildRunner.monotonicNanoseconds() - start) / 1e6, last)
+    }
+
+    /// Removes the output of the last step and flushes its dirty pages, so no step pays for
+    /// the one before. umoci wants to create its bundle directory itself.
+    private func fresh(_ output: String, create: Bool = true) throws {
+        try? FileManager.default.removeItem(atPath: output)
+        sync()
+        if create { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: false) }
+    }
+}

@@ -1,4 +1,0 @@
-import BerthImage
-import Testing
-
-@Test func imageModuleLinks() {}
