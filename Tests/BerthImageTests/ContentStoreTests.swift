@@ -139,8 +139,8 @@ struct ContentStoreTests {
 
     @Test func waitsForALockHeldByAnotherProcess() async throws {
         let digest = Digest.sha256(of: Self.bytes(3))
-        let holder = try SpawnedCommand(["/usr/bin/flock", store.lockPath(for: digest), "/bin/sleep", "0.5"])
-        try await Task.sleep(for: .milliseconds(100))
+        let holder = try SpawnedCommand(["/usr/bin/flock", store.lockPath(for: digest), "/bin/sh", "-c", "echo locked; sleep 0.5"])
+        holder.waitForOutput("locked")
         let start = ContinuousClock.now
         let ingest = try #require(try await store.beginIngest(digest, expectedSize: 3))
         #expect(ContinuousClock.now - start >= .milliseconds(250))

@@ -150,6 +150,9 @@ extension RegistryClient {
     /// A config-sized blob: taken from the store when present, else fetched, verified and stored.
     func fetchSmallBlob(_ descriptor: Descriptor, ref: ImageReference, store: ContentStore) async throws -> Data {
         if store.contains(descriptor.digest) { return try store.data(for: descriptor.digest) }
+        guard descriptor.size <= configuration.maxConfigBytes else {
+            throw BerthError(.registry, "image \(ref): configuration \(descriptor.digest) is \(descriptor.size) bytes, more than the \(configuration.maxConfigBytes) accepted; this is not a normal image")
+        }
         let limit = max(Int(clamping: descriptor.size), 0)
         let request = Request(method: .GET, url: "\(repositoryURL(ref))/blobs/\(descriptor.digest)", timeout: configuration.requestTimeout)
         let response = try await execute(request, ref: ref, access: .pull)
@@ -197,10 +200,21 @@ extension RegistryClient {
         }
         // Keeps the partial on any failure below that did not already delete it.
         defer { ingest.close() }
-        if ingest.offset < layer.size {
-            try await transfer(layer, into: ingest, ref: ref, progress: progress)
-        } else {
+        if ingest.offset == layer.size {
+            // A complete partial from an earlier pull (its hash was checked on begin).
             progress?(.layerStarted(digest, size: layer.size, resumedFrom: ingest.offset))
+        }
+        var attempt = 1
+        while ingest.offset < layer.size {
+            do {
+                try await transfer(layer, into: ingest, ref: ref, progress: progress)
+                break
+            } catch let error as BerthError where error.code == .registry && attempt < configuration.maxDownloadAttempts {
+                // A broken connection: the bytes so far are kept, the next try asks for the rest.
+                logger.warning("\(error.message); retrying (\(attempt + 1) of \(configuration.maxDownloadAttempts))")
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(200 * attempt))
+            }
         }
         try ingest.commit()
         progress?(.layerDone(digest, size: layer.size))

@@ -116,6 +116,8 @@ public final class RegistryClient: Sendable {
         } catch let error as CancellationError {
             throw error
         } catch {
+            // The HTTP client reports a cancelled task as its own error; it is no network failure.
+            if Task.isCancelled { throw CancellationError() }
             let hint = scheme(for: registry) == "https"
                 ? "; if \(registry) serves plain HTTP, add it to the insecure registries"
                 : ""

@@ -7,6 +7,9 @@ extension RegistryClient {
         public var insecureRegistries: Set<String> = []
         /// Layers downloaded at the same time during a pull. Default: 3, as Docker.
         public var maxConcurrentDownloads = 3
+        /// Tries per layer when a download breaks off; each resumes where the last one stopped.
+        /// Default: 3.
+        public var maxDownloadAttempts = 3
         /// Blobs uploaded at the same time during a push. Default: 3.
         public var maxConcurrentUploads = 3
         /// Time allowed to open a connection. Default: 30 s.
@@ -19,6 +22,8 @@ extension RegistryClient {
         public var blobTimeout: Duration = .seconds(3600)
         /// Largest manifest or index accepted, as containerd. Default: 4 MiB.
         public var maxManifestBytes = 4 << 20
+        /// Largest image configuration accepted (it is read into memory). Default: 16 MiB.
+        public var maxConfigBytes = 16 << 20
         /// Token lifetime assumed when the token server gives none. Default: 60 s (the spec's).
         public var defaultTokenLifetime: Duration = .seconds(60)
         /// Default: "berth/VERSION".
