@@ -12,15 +12,31 @@ final class RegistryHarness: Sendable {
     let client: RegistryClient
 
     /// `login`: credentials written to the client's credential store (they may be wrong on purpose).
-    init(username: String? = nil, password: String? = nil, login: (String, String)? = nil) throws {
-        registry = try TestRegistry(username: username, password: password)
-        directory = NSTemporaryDirectory() + "berth-pull-\(UUID().uuidString)"
-        store = try ContentStore(root: "\(directory)/content")
-        let credentials = CredentialStore(berthAuthPath: "\(directory)/auth.json", dockerConfigPath: nil)
+    let tokenServer: TestTokenServer?
+
+    init(username: String? = nil, password: String? = nil, login: (String, String)? = nil,
+         tokenServer: TestTokenServer? = nil, directory: String? = nil) throws {
+        self.tokenServer = tokenServer
+        let token = tokenServer.map {
+            TestRegistry.TokenAuth(realm: $0.realm, service: TestTokenServer.service, issuer: TestTokenServer.issuer,
+                                   certificatePath: $0.certificatePath)
+        }
+        registry = try TestRegistry(username: username, password: password, token: token)
+        self.directory = directory ?? NSTemporaryDirectory() + "berth-pull-\(UUID().uuidString)"
+        store = try ContentStore(root: "\(self.directory)/content")
+        let credentials = CredentialStore(berthAuthPath: "\(self.directory)/auth.json", dockerConfigPath: nil)
         if let login {
             try credentials.save(host: registry.host, username: login.0, password: login.1)
         }
         client = RegistryClient(credentials: credentials)
+    }
+
+    /// A registry behind `TestTokenServer`, which grants everything to `user:pass`.
+    static func withTokenAuth(login: (String, String)?) async throws -> RegistryHarness {
+        let directory = NSTemporaryDirectory() + "berth-pull-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let tokenServer = try await TestTokenServer(directory: directory, username: "user", password: "pass")
+        return try RegistryHarness(username: "user", password: "pass", login: login, tokenServer: tokenServer, directory: directory)
     }
 
     func ref(_ name: String, _ tag: String = "latest") throws -> ImageReference {
@@ -39,6 +55,7 @@ final class RegistryHarness: Sendable {
     func shutdown() async throws {
         try await client.shutdown()
         registry.stop()
+        try await tokenServer?.stop()
         try? FileManager.default.removeItem(atPath: directory)
     }
 }

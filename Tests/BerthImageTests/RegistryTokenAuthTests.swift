@@ -1,6 +1,7 @@
 import BerthCore
 @testable import BerthImage
 import BerthOCI
+import BerthTestSupport
 import Foundation
 import Testing
 
@@ -74,5 +75,41 @@ struct RegistryTokenAuthTests {
         #expect(server.tokenRequests.count == 2)
         try await client.shutdown()
         try await server.stop()
+    }
+}
+
+/// Token auth end to end: docker-registry with `auth: token:` trusting `TestTokenServer`.
+@Suite("Registry token auth", .requiresRegistry)
+struct RegistryTokenAuthEndToEndTests {
+    @Test func pullsAndPushesWithTokens() async throws {
+        let h = try await RegistryHarness.withTokenAuth(login: ("user", "pass"))
+        let pushed = try ImageFixtures.push("single", to: h.registry, as: "team/app")
+        let image = try await h.client.pull(try h.ref("team/app"), into: h.store, progress: nil)
+        #expect(image.digest.description == pushed)
+        try await h.client.push(manifest: image.digest, from: h.store, to: try h.ref("team/copy", "v1"))
+        let back = try await h.client.pull(try h.ref("team/copy", "v1"), into: try h.freshStore("back"), progress: nil)
+        #expect(back.digest == image.digest)
+        let scopes = try #require(h.tokenServer?.requestedScopes)
+        #expect(scopes.contains("repository:team/app:pull"))
+        #expect(scopes.contains("repository:team/copy:pull,push"))
+        try await h.shutdown()
+    }
+
+    @Test func wrongCredentialsAreRefusedByTheTokenServer() async throws {
+        let h = try await RegistryHarness.withTokenAuth(login: ("user", "nope"))
+        try ImageFixtures.push("single", to: h.registry, as: "app")
+        let error = await #expect(throws: BerthError.self) { try await h.client.pull(try h.ref("app"), into: h.store, progress: nil) }
+        #expect(error?.code == .unauthorized)
+        #expect(error?.message.contains("the registry refused the credentials for \(h.registry.host)") == true, "\(error?.message ?? "")")
+        try await h.shutdown()
+    }
+
+    @Test func anonymousTokensGrantNothingHere() async throws {
+        let h = try await RegistryHarness.withTokenAuth(login: nil)
+        try ImageFixtures.push("single", to: h.registry, as: "app")
+        let error = await #expect(throws: BerthError.self) { try await h.client.pull(try h.ref("app"), into: h.store, progress: nil) }
+        #expect(error?.code == .unauthorized)
+        #expect(error?.message.contains("berth login \(h.registry.host)") == true, "\(error?.message ?? "")")
+        try await h.shutdown()
     }
 }

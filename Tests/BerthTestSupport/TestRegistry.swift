@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 
 /// A `docker-registry serve` on 127.0.0.1 and a free port, storing into a temporary directory,
-/// optionally behind htpasswd Basic auth. Stop it with `stop()` (also done on deinit).
+/// optionally behind htpasswd Basic auth or token auth. Stop it with `stop()` (also done on deinit).
 public final class TestRegistry: @unchecked Sendable {
     public let port: Int
     /// "127.0.0.1:PORT", as image references name it.
@@ -13,7 +13,25 @@ public final class TestRegistry: @unchecked Sendable {
     public let password: String?
     private var process: SpawnedCommand?
 
-    public init(username: String? = nil, password: String? = nil) throws {
+    /// Token authentication (`auth: token:`): the registry trusts tokens from `realm` signed by
+    /// the key of the certificate at `certificatePath`.
+    public struct TokenAuth: Sendable {
+        public var realm: String
+        public var service: String
+        public var issuer: String
+        public var certificatePath: String
+
+        public init(realm: String, service: String, issuer: String, certificatePath: String) {
+            self.realm = realm
+            self.service = service
+            self.issuer = issuer
+            self.certificatePath = certificatePath
+        }
+    }
+
+    /// With `username` and `password` and no `token`: htpasswd Basic auth. With `token`: token
+    /// auth, and the credentials are only what fixtures are pushed with.
+    public init(username: String? = nil, password: String? = nil, token: TokenAuth? = nil) throws {
         self.username = username
         self.password = password
         directory = try Self.makeTemporaryDirectory()
@@ -22,7 +40,17 @@ public final class TestRegistry: @unchecked Sendable {
         port = try Self.freePort()
         host = "127.0.0.1:\(port)"
         var auth = ""
-        if let username, let password {
+        if let token {
+            auth = """
+                auth:
+                  token:
+                    realm: \(token.realm)
+                    service: \(token.service)
+                    issuer: \(token.issuer)
+                    rootcertbundle: \(token.certificatePath)
+
+                """
+        } else if let username, let password {
             let result = try Fixtures.run("/usr/bin/htpasswd", ["-Bbn", username, password])
             guard result.status == 0 else { throw FixtureError("htpasswd failed: \(result)") }
             try result.stdout.write(toFile: "\(directory)/htpasswd", atomically: true, encoding: .utf8)
