@@ -10,6 +10,8 @@ final class TestHTTPServer: Sendable {
         var status: HTTPResponseStatus
         var headers: [(String, String)] = []
         var body = Data()
+        /// Sends only this many bytes of the body, then closes the connection: a broken download.
+        var cutAfter: Int?
     }
 
     typealias Responder = @Sendable (_ method: HTTPMethod, _ uri: String, _ headers: HTTPHeaders) -> Response
@@ -55,8 +57,14 @@ final class TestHTTPServer: Sendable {
                 var headers = HTTPHeaders(response.headers)
                 headers.add(name: "Content-Length", value: "\(response.body.count)")
                 context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))), promise: nil)
-                var buffer = context.channel.allocator.buffer(capacity: response.body.count)
-                buffer.writeBytes(response.body)
+                let sent = response.cutAfter.map { response.body.prefix($0) } ?? response.body
+                var buffer = context.channel.allocator.buffer(capacity: sent.count)
+                buffer.writeBytes(sent)
+                if response.cutAfter != nil {
+                    context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+                    context.close(promise: nil)
+                    return
+                }
                 context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
                 self.head = nil
