@@ -20,6 +20,12 @@ public struct BerthError: Error, CustomStringConvertible, Sendable {
         public static let launch = Code(rawValue: "launch")
         /// A layer that cannot be applied: malformed, hostile, over a limit, or the disk is full.
         public static let imageLayer = Code(rawValue: "imageLayer")
+        /// A registry answered with an error, or with something that is not a valid image.
+        public static let registry = Code(rawValue: "registry")
+        /// A registry refused the credentials, or asked for some and none were known.
+        public static let unauthorized = Code(rawValue: "unauthorized")
+        /// Content did not hash to the digest it was fetched or stored under.
+        public static let digestMismatch = Code(rawValue: "digestMismatch")
     }
 
     public var code: Code

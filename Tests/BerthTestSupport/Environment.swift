@@ -28,6 +28,12 @@ public enum TestHost {
 
     public static var berthBinary: String { productsDirectory.appendingPathComponent("berth").path }
 
+    /// The full path of a program found on PATH, or nil.
+    public static func which(_ program: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        return path.split(separator: ":").map { "\($0)/\(program)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
     public static var cgroup2VMTool: String {
         packageRoot.deletingLastPathComponent().appendingPathComponent("shared/tools/cgroup2-vm").path
     }
@@ -37,6 +43,11 @@ extension Trait where Self == ConditionTrait {
     /// For tests that need root (namespaces, mounts, cgroups).
     public static var requiresRoot: Self {
         .enabled(if: TestHost.isCI || TestHost.isRoot, "needs root: namespaces, mounts and cgroups")
+    }
+
+    /// For tests that run a local OCI registry and build fixture images.
+    public static var requiresRegistry: Self {
+        .enabled(if: TestHost.isCI || TestHost.which("docker-registry") != nil, "needs docker-registry, umoci and skopeo")
     }
 
     /// For tests that boot a pure cgroup v2 kernel with ../shared/tools/cgroup2-vm.
