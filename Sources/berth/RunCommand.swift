@@ -1,21 +1,41 @@
 import ArgumentParser
 import BerthCgroups
 import BerthCore
+import BerthImage
 import BerthLinux
+import BerthOCI
 import BerthRuntime
 import Foundation
+import Logging
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a command in a new container, in the foreground.",
+        usage: """
+            berth run [options] IMAGE [CMD [ARG...]]
+            berth run [options] --rootfs DIR -- CMD [ARG...]
+            """,
         discussion: """
+            From an image, the image's entrypoint, cmd, env, working directory and user apply unless \
+            the options say otherwise; a missing image is pulled first (see --pull). \
             Exits with the command's status, 128+N when it was killed by signal N, 125 when Berth \
             could not run it, 126 when the command cannot be executed and 127 when it is not found.
             """)
 
-    @Option(help: ArgumentHelp("The container's root filesystem: a directory.", valueName: "dir"))
-    var rootfs: String
+    @Option(help: ArgumentHelp("The container's root filesystem: a directory, instead of an image.", valueName: "dir"))
+    var rootfs: String?
+
+    @OptionGroup var homeOptions: HomeOptions
+
+    @Option(help: ArgumentHelp("When to pull the image: missing (default), always, never.", valueName: "when"))
+    var pull: PullPolicy = .missing
+
+    @Option(help: ArgumentHelp("Replace the image's entrypoint (\"\" clears it).", valueName: "path"))
+    var entrypoint: String?
+
+    @Flag(help: "Pull over plain HTTP (registries on loopback addresses always get it).")
+    var insecure = false
 
     @Option(help: ArgumentHelp("CPU limit in CPUs, e.g. 0.5 (CFS quota over a 100 ms period).", valueName: "cpus"))
     var cpus: Double?
@@ -36,7 +56,7 @@ struct RunCommand: ParsableCommand {
     var env: [String] = []
 
     @Option(name: [.customShort("w"), .long], help: ArgumentHelp("Working directory inside the container.", valueName: "dir"))
-    var workdir: String = "/"
+    var workdir: String?
 
     @Option(name: [.customShort("u"), .long], help: ArgumentHelp("User: UID[:GID] or NAME[:GROUP] from the rootfs' /etc/passwd.", valueName: "user"))
     var user: String?
@@ -59,18 +79,37 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "level"))
     var logLevel: String?
 
-    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The command and its arguments, after --.", valueName: "command"))
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("IMAGE and its command (or, with --rootfs, the command after --).", valueName: "command"))
     var command: [String] = []
 
+    enum PullPolicy: String, ExpressibleByArgument {
+        case missing, always, never
+    }
+
     func validate() throws {
+        if rootfs == nil {
+            guard let image = command.first, image != "--" else {
+                throw ValidationError("no image given: berth run [options] IMAGE [CMD...], or --rootfs DIR -- CMD")
+            }
+            return
+        }
         if command.first == "--" { return }
         guard !command.isEmpty else { throw ValidationError("no command given: add -- CMD [ARG...] after the options") }
     }
 
-    func configurationFromOptions() throws -> ContainerConfiguration {
-        var argv = command
-        if argv.first == "--" { argv.removeFirst() }
+    /// With --rootfs: the command after the options. From an image: the image, then its command.
+    func splitCommand() -> (image: String?, argv: [String]) {
+        var rest = command
+        var image: String?
+        if rootfs == nil, !rest.isEmpty { image = rest.removeFirst() }
+        if rest.first == "--" { rest.removeFirst() }
+        return (image, rest)
+    }
+
+    func configurationFromOptions(rootfs: String, image: ImageRunSpec?) throws -> ContainerConfiguration {
+        var argv = image?.argv ?? splitCommand().argv
         guard !argv.isEmpty else { throw ValidationError("no command given: add -- CMD [ARG...] after the options") }
+        if image == nil, let entrypoint { argv = (entrypoint.isEmpty ? [] : [entrypoint]) + argv }
         guard let resolvedRoot = realpath(rootfs, nil) else {
             throw BerthError(.notFound, "rootfs \(rootfs): \(Errno.message(errno)); give the directory holding the container's root filesystem")
         }
@@ -84,9 +123,9 @@ struct RunCommand: ParsableCommand {
         for entry in env where !entry.contains("=") {
             throw ValidationError("--env \(entry): write KEY=VALUE")
         }
-        config.env = env
-        config.workingDirectory = workdir
-        config.user = user
+        config.env = image?.env ?? env
+        config.workingDirectory = image?.workingDirectory ?? workdir ?? "/"
+        config.user = image?.user ?? user
         config.readOnlyRootfs = readOnly
         config.capAdd = capAdd
         config.capDrop = capDrop
@@ -104,14 +143,30 @@ struct RunCommand: ParsableCommand {
         let signals = try SignalWatcher(signals: [SIGINT, SIGTERM, SIGHUP, SIGQUIT])
         let logger = Logs.bootstrap(level: logLevel)
         let container: Container
+        var imageRootfs: ContainerRootfs?
+        // However the run ends, the container's own layer goes; the image's layers stay.
+        defer {
+            if let imageRootfs {
+                do { try imageRootfs.remove() } catch { Terminal.error("cleanup: \(error)") }
+            }
+        }
+        var rootfsPath = rootfs ?? ""
         do {
-            let config = try configurationFromOptions()
+            let id = Container.newID()
+            var spec: ImageRunSpec?
+            if let image = splitCommand().image {
+                let prepared = try prepareImage(image, containerID: id, logger: logger)
+                imageRootfs = prepared.rootfs
+                spec = prepared.spec
+                rootfsPath = prepared.rootfs.path
+            }
+            let config = try configurationFromOptions(rootfs: rootfsPath, image: spec)
             let cgroups = try Cgroups.detect(logger: logger)
             logger.debug("\(cgroups.summary)")
-            container = Container(configuration: config, cgroups: cgroups, logger: logger)
+            container = Container(id: id, configuration: config, cgroups: cgroups, logger: logger)
             try container.start()
         } catch let failure as LaunchFailure {
-            Terminal.error(Self.explain(failure, rootfs: rootfs))
+            Terminal.error(Self.explain(failure, rootfs: rootfsPath))
             throw ExitStatusError(code: failure.exitStatus)
         } catch let error as ValidationError {
             throw error
@@ -122,6 +177,28 @@ struct RunCommand: ParsableCommand {
         let exit = try container.runToCompletion(signals: signals)
         if let message = exit.message { Terminal.error(message) }
         throw ExitStatusError(code: exit.code)
+    }
+
+    /// Finds (or pulls) the image, unpacks what is not yet unpacked, and mounts the container's root.
+    private func prepareImage(_ name: String, containerID: String, logger: Logger) throws -> (rootfs: ContainerRootfs, spec: ImageRunSpec) {
+        let images = try LocalImages(home: homeOptions.resolved, logger: logger)
+        var record = pull == .always ? nil : try images.find(name)
+        if record == nil {
+            guard pull != .never else {
+                throw BerthError(.notFound, "image \(name) is not in \(images.home.root) and --pull never forbids pulling it")
+            }
+            let ref = try ImageReference(parsing: name)
+            let insecure = self.insecure
+            record = try Blocking.run {
+                try await ImagePulling.pull(ref, platform: nil, insecure: insecure, into: images, logger: logger)
+            }
+        }
+        guard let record else { throw BerthError(.notFound, "image \(name) could not be found or pulled") }
+        let splitArgv = splitCommand().argv
+        let spec = try ImageRunSpec(image: record.name, configuration: try images.configuration(of: record), overrides: .init(
+            command: splitArgv, entrypoint: entrypoint, env: env, workingDirectory: workdir, user: user))
+        let rootfs = try images.createRootfs(record, containerID: containerID)
+        return (rootfs, spec)
     }
 
     /// One line naming the step that failed and why, in words a user can act on.

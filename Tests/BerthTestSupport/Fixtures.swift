@@ -1,29 +1,9 @@
+import BerthCore
 import Foundation
 
-/// The output of a command the tests ran.
-public struct CommandResult: Sendable, CustomStringConvertible {
-    public var status: Int32
-    public var stdout: String
-    public var stderr: String
-
-    public init(status: Int32, stdout: String, stderr: String) {
-        self.status = status
-        self.stdout = stdout
-        self.stderr = stderr
-    }
-
-    /// `key=value` lines of stdout, as the probe prints them.
-    public var values: [String: String] {
-        var result: [String: String] = [:]
-        for line in stdout.split(separator: "\n") {
-            guard let eq = line.firstIndex(of: "=") else { continue }
-            result[String(line[..<eq])] = String(line[line.index(after: eq)...])
-        }
-        return result
-    }
-
-    public var description: String { "status \(status)\n--- stdout\n\(stdout)--- stderr\n\(stderr)" }
-}
+/// Moved to BerthCore, where the image store also runs host commands.
+public typealias CommandResult = BerthCore.CommandResult
+public typealias SpawnedCommand = BerthCore.SpawnedCommand
 
 public enum Fixtures {
     /// The busybox + probe root filesystem from rootfs/build.sh, built once per test run.

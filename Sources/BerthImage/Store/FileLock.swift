@@ -4,22 +4,44 @@ import Foundation
 import Glibc
 #endif
 
-/// An exclusive `flock` on a file. flock locks belong to the open file description, so two
-/// holders in one process exclude each other just as two processes do.
-final class FileLock: @unchecked Sendable {
+/// An advisory `flock` on a file. flock locks belong to the open file description, so two
+/// holders in one process exclude each other just as two processes do; the kernel drops them when
+/// the holder exits however it exits, so a killed pull or run never leaves a stale lock behind.
+public final class FileLock: @unchecked Sendable {
+    public enum Mode: Sendable { case shared, exclusive }
+
     // Owned by this object alone: the descriptor is closed exactly once, in unlock() or deinit.
     private var fd: Int32
 
     private init(fd: Int32) { self.fd = fd }
 
-    /// Waits for the lock without blocking a thread of the cooperative pool: a blocking flock
-    /// there could starve the task that holds the lock.
-    static func acquire(path: String, pollInterval: Duration = .milliseconds(20)) async throws -> FileLock {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw BerthError(.system, "cannot open lock file \(path): check that the content store is writable",
-                             underlying: SystemError("open \(path)", errno: errno))
+    /// Opens (creating) the lock file and waits for the lock, blocking the thread: for
+    /// synchronous callers. Async code uses `acquire`.
+    public convenience init(path: String, mode: Mode = .exclusive) throws {
+        let fd = try Self.open(path)
+        while flock(fd, mode.operation) != 0 {
+            if errno == EINTR { continue }
+            let code = errno
+            close(fd)
+            throw BerthError(.system, "cannot lock \(path)", underlying: SystemError("flock \(path)", errno: code))
         }
+        self.init(fd: fd)
+    }
+
+    /// nil when someone else holds the lock.
+    public static func tryLock(path: String, mode: Mode = .exclusive) throws -> FileLock? {
+        let fd = try open(path)
+        guard flock(fd, mode.operation | LOCK_NB) == 0 else {
+            close(fd)
+            return nil
+        }
+        return FileLock(fd: fd)
+    }
+
+    /// Waits for the exclusive lock without blocking a thread of the cooperative pool: a blocking
+    /// flock there could starve the task that holds the lock.
+    static func acquire(path: String, pollInterval: Duration = .milliseconds(20)) async throws -> FileLock {
+        let fd = try open(path)
         while true {
             if flock(fd, LOCK_EX | LOCK_NB) == 0 { return FileLock(fd: fd) }
             let err = errno
@@ -36,11 +58,24 @@ final class FileLock: @unchecked Sendable {
         }
     }
 
-    func unlock() {
+    private static func open(_ path: String) throws -> Int32 {
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw BerthError(.system, "cannot open lock file \(path): check that the directory exists and is writable",
+                             underlying: SystemError("open \(path)", errno: errno))
+        }
+        return fd
+    }
+
+    public func unlock() {
         guard fd >= 0 else { return }
         close(fd)  // releases the flock
         fd = -1
     }
 
     deinit { unlock() }
+}
+
+extension FileLock.Mode {
+    var operation: Int32 { self == .exclusive ? LOCK_EX : LOCK_SH }
 }

@@ -1,5 +1,33 @@
 import Foundation
+#if canImport(Glibc)
 import Glibc
+#endif
+
+/// The output of a finished command.
+public struct CommandResult: Sendable, CustomStringConvertible {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+
+    public init(status: Int32, stdout: String, stderr: String) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+
+    /// `key=value` lines of stdout, as the probe prints them.
+    public var values: [String: String] {
+        var result: [String: String] = [:]
+        for line in stdout.split(separator: "\n") {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            result[String(line[..<eq])] = String(line[line.index(after: eq)...])
+        }
+        return result
+    }
+
+    public var description: String { "status \(status)\n--- stdout\n\(stdout)--- stderr\n\(stderr)" }
+}
+
 
 /// A child process started with posix_spawn, its stdout and stderr captured through pipes.
 /// Not Foundation's Process: inside the cgroup2 VM its run() hangs at "Could not create wakeup
@@ -20,7 +48,7 @@ public final class SpawnedCommand {
         Self.spawnLock.lock()
         defer { Self.spawnLock.unlock() }
         guard pipe(&outPipe) == 0, pipe(&errPipe) == 0, pipe(&inPipe) == 0 else {
-            throw FixtureError("pipe: errno \(errno)")
+            throw SystemError("pipe", errno: errno)
         }
         for fd in outPipe + errPipe + inPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
@@ -36,7 +64,7 @@ public final class SpawnedCommand {
         close(outPipe[1]); close(errPipe[1]); close(inPipe[0])
         guard result == 0 else {
             close(outPipe[0]); close(errPipe[0]); close(inPipe[1])
-            throw FixtureError("posix_spawn \(arguments[0]): errno \(result)")
+            throw BerthError(.notFound, "run \(arguments[0]): \(Errno.name(result)) (\(Errno.message(result)))", underlying: SystemError("posix_spawn \(arguments[0])", errno: result))
         }
         self.pid = pid
         stdoutFD = outPipe[0]
@@ -91,11 +119,18 @@ public final class SpawnedCommand {
         while pump(timeoutMilliseconds: -1) {}
         var st: Int32 = 0
         while waitpid(pid, &st, 0) < 0 {
-            guard errno == EINTR else { throw FixtureError("waitpid: errno \(errno)") }
+            guard errno == EINTR else { throw SystemError("waitpid", errno: errno) }
         }
         status = st
         let code = st & 0x7f == 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f)
         return CommandResult(status: code, stdout: String(decoding: stdout, as: UTF8.self),
                              stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+extension SpawnedCommand {
+    /// Runs a program to completion and captures its output.
+    public static func run(_ executable: String, _ arguments: [String], stdin: String? = nil) throws -> CommandResult {
+        try SpawnedCommand([executable] + arguments, stdin: stdin).finish()
     }
 }

@@ -1,0 +1,160 @@
+import BerthCore
+import BerthOCI
+import Foundation
+import Logging
+
+/// The images of one Berth home and everything made from them: the facade the CLI and the agent
+/// use. Blobs live in the content store, names in the image store, unpacked layers in snapshots.
+public struct LocalImages: Sendable {
+    public let home: BerthHome
+    public let content: ContentStore
+    public let records: ImageStore
+    public let snapshots: SnapshotStore
+    private let logger: Logger
+
+    public init(home: BerthHome, logger: Logger) throws {
+        try home.create()
+        self.home = home
+        self.content = try ContentStore(root: home.content)
+        self.records = ImageStore(home: home)
+        self.snapshots = SnapshotStore(home: home, logger: logger)
+        self.logger = logger
+    }
+
+    /// The image a user named, or an error that says how to get it.
+    public func find(_ name: String) throws -> ImageRecord? {
+        try records.find(name, normalize: { (try? ImageReference(parsing: $0))?.description })
+    }
+
+    public func require(_ name: String) throws -> ImageRecord {
+        guard let record = try find(name) else {
+            throw BerthError(.notFound, "image \(name) is not in \(home.root): pull it (berth image pull \(name)) or import it")
+        }
+        return record
+    }
+
+    public func manifest(of record: ImageRecord) throws -> Manifest {
+        try decode(Manifest.self, record.manifestDigest, what: "manifest of \(record.name)")
+    }
+
+    public func configuration(of record: ImageRecord) throws -> ImageConfiguration {
+        try decode(ImageConfiguration.self, record.configDigest, what: "configuration of \(record.name)")
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, _ digest: Digest, what: String) throws -> T {
+        let data: Data
+        do {
+            data = try content.data(for: digest)
+        } catch {
+            throw BerthError(.notFound, "the \(what) (\(digest)) cannot be read from the content store (\(error)); pull or import the image again",
+                             underlying: error as? BerthError)
+        }
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch {
+            throw BerthError(.invalidArgument, "the \(what) (\(digest)) is not valid JSON of its kind: \(error)")
+        }
+    }
+
+    /// Records an image whose blobs are all in the content store.
+    @discardableResult
+    public func add(name: String, digest: Digest, manifestDigest: Digest) throws -> ImageRecord {
+        let manifest = try decode(Manifest.self, manifestDigest, what: "manifest of \(name)")
+        let configuration = try decode(ImageConfiguration.self, manifest.config.digest, what: "configuration of \(name)")
+        let size = manifest.config.size + manifest.layers.reduce(0) { $0 + $1.size }
+        let record = ImageRecord(name: name, digest: digest, manifestDigest: manifestDigest, configDigest: manifest.config.digest,
+                                 platform: configuration.platform.description, size: size, created: configuration.created)
+        try records.put(record)
+        return record
+    }
+
+    /// Unpacks (once) every layer of the image; returns the snapshots bottom first.
+    public func prepareSnapshots(_ record: ImageRecord, limits: UnpackLimits = .default,
+                                 progress: (@Sendable (String) -> Void)? = nil) throws -> [Snapshot] {
+        try snapshots.prepare(image: record.name, manifest: manifest(of: record), configuration: configuration(of: record),
+                              content: content, limits: limits, progress: progress)
+    }
+
+    /// A container's root filesystem from the image, under `containers/<id>`.
+    public func createRootfs(_ record: ImageRecord, containerID: String, limits: UnpackLimits = .default,
+                             progress: (@Sendable (String) -> Void)? = nil) throws -> ContainerRootfs {
+        let gcLock = try FileLock(path: home.collectionLockFile, mode: .shared)
+        defer { withExtendedLifetime(gcLock) {} }
+        let layers = try prepareSnapshots(record, limits: limits, progress: progress)
+        return try ContainerRootfs.create(containerID: containerID, image: record.name, snapshots: layers,
+                                          driver: try snapshots.driver(), home: home)
+    }
+
+    /// Applies every layer of the image, in order, onto `directory` (created when missing, and
+    /// expected to be empty): the image's root filesystem as a plain tree, for inspection.
+    public func unpack(_ record: ImageRecord, to directory: String, limits: UnpackLimits = .default) throws -> [UnpackReport] {
+        let manifest = try manifest(of: record)
+        let diffIDs = try configuration(of: record).rootfs.diffIDs
+        guard diffIDs.count == manifest.layers.count else {
+            throw BerthError(.invalidArgument, "image \(record.name): its manifest lists \(manifest.layers.count) layers but its configuration \(diffIDs.count) diff IDs; the image is malformed, rebuild it")
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let unpacker = LayerUnpacker(logger: logger)
+        var reports: [UnpackReport] = []
+        for (index, layer) in manifest.layers.enumerated() {
+            guard let compression = LayerCompression(mediaType: layer.mediaType) else {
+                throw BerthError(.unsupported, "image \(record.name), layer \(index + 1)/\(manifest.layers.count) (\(layer.digest.short)): media type \(layer.mediaType) is not a layer type Berth can apply (tar, tar+gzip, tar+zstd)")
+            }
+            let source = LayerSource(path: content.path(for: layer.digest), compression: compression, imageName: record.name,
+                                     layerIndex: index, layerCount: manifest.layers.count, digest: layer.digest)
+            let report = try unpacker.apply(source, to: directory, limits: limits)
+            guard report.diffID == diffIDs[index] else {
+                throw BerthError(.invalidArgument, "image \(record.name), layer \(index + 1)/\(manifest.layers.count) (\(layer.digest.short)): its content has diff ID \(report.diffID) but the image configuration says \(diffIDs[index]); the image is corrupt or was altered")
+            }
+            reports.append(report)
+        }
+        return reports
+    }
+
+    /// What removing images and pruning freed.
+    public struct CollectionReport: Sendable {
+        public var blobs = 0
+        public var snapshots = 0
+        public var containers = 0
+        public var bytes: Int64 = 0
+    }
+
+    /// Removes the named images, then everything only they referenced.
+    public func remove(_ names: [String]) throws -> ([ImageRecord], CollectionReport) {
+        var doomed = Set<String>()
+        for name in names { doomed.insert(try require(name).name) }
+        let removed = try records.remove(names: doomed)
+        return (removed, try collectGarbage())
+    }
+
+    /// Removes blobs, snapshots, partial downloads and dead containers' leftovers that no image
+    /// record and no running container references.
+    public func collectGarbage() throws -> CollectionReport {
+        let gcLock = try FileLock(path: home.collectionLockFile, mode: .exclusive)
+        defer { withExtendedLifetime(gcLock) {} }
+        var report = CollectionReport()
+        let containers = try ContainerRootfs.collect(home: home, logger: logger)
+        report.containers = containers.removed
+        report.bytes += containers.bytes
+        var keepBlobs = Set<Digest>()
+        var keepSnapshots = containers.inUse
+        for record in try records.all() {
+            keepBlobs.formUnion([record.digest, record.manifestDigest, record.configDigest])
+            guard let manifest = try? manifest(of: record) else { continue }
+            keepBlobs.formUnion(manifest.layers.map(\.digest))
+            if let configuration = try? configuration(of: record) {
+                keepSnapshots.formUnion(ChainID.compute(configuration.rootfs.diffIDs))
+            }
+        }
+        report.bytes += try content.removeAbandonedIngests()
+        let removedSnapshots = try snapshots.removeAll(except: keepSnapshots)
+        report.snapshots = removedSnapshots.count
+        report.bytes += removedSnapshots.bytes
+        for digest in try content.allDigests() where !keepBlobs.contains(digest) {
+            report.bytes += (try? content.size(of: digest)) ?? 0
+            try content.delete(digest)
+            report.blobs += 1
+        }
+        return report
+    }
+}

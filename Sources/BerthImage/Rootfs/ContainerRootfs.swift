@@ -1,0 +1,108 @@
+import BerthCore
+import BerthOCI
+import Foundation
+import Logging
+
+/// A container's root filesystem made from an image's snapshots: an overlayfs of the read-only
+/// layers with the container's own upper directory, or a copy where overlayfs cannot be used.
+/// Lives in `containers/<id>/`; removing it removes only the container's own part.
+///
+/// The directory's lock is held for as long as this object lives, which is as long as the
+/// container runs: prune removes only container directories whose lock it can take, that is those
+/// whose `berth` process is gone.
+public final class ContainerRootfs: @unchecked Sendable {
+    public let containerID: String
+    public let directory: String
+    /// What the runtime pivots into.
+    public let path: String
+    private let lock: FileLock
+    private var mounted: Bool
+    private var removed = false
+
+    private struct Meta: Codable {
+        var image: String
+        var snapshots: [Digest]
+        var driver: SnapshotDriver
+    }
+
+    private init(containerID: String, directory: String, path: String, lock: FileLock, mounted: Bool) {
+        self.containerID = containerID
+        self.directory = directory
+        self.path = path
+        self.lock = lock
+        self.mounted = mounted
+    }
+
+    public static func create(containerID: String, image: String, snapshots: [Snapshot], driver: SnapshotDriver,
+                              home: BerthHome) throws -> ContainerRootfs {
+        guard let top = snapshots.last else {
+            throw BerthError(.invalidArgument, "image \(image) has no layers: there is no root filesystem to run")
+        }
+        try home.create()
+        // The home's lock orders this against prune: once the meta file names the snapshots,
+        // prune sees them as in use.
+        let homeLock = try FileLock(path: home.collectionLockFile, mode: .shared)
+        defer { withExtendedLifetime(homeLock) {} }
+        let directory = "\(home.containers)/\(containerID)"
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let lock = try FileLock(path: directory + "/lock")
+        let meta = Meta(image: image, snapshots: snapshots.map(\.chainID), driver: driver)
+        try AtomicFile.write(JSONEncoder.berth.encode(meta), to: directory + "/meta.json")
+        let rootfs = directory + "/rootfs"
+        do {
+            switch driver {
+            case .overlay:
+                for dir in ["upper", "work", "rootfs"] {
+                    try fm.createDirectory(atPath: "\(directory)/\(dir)", withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+                }
+                try Overlay.mount(lower: snapshots.reversed().map(\.path), upper: directory + "/upper", work: directory + "/work", at: rootfs)
+                return ContainerRootfs(containerID: containerID, directory: directory, path: rootfs, lock: lock, mounted: true)
+            case .copy:
+                try TreeCopy.copy(top.path, to: rootfs)
+                return ContainerRootfs(containerID: containerID, directory: directory, path: rootfs, lock: lock, mounted: false)
+            }
+        } catch {
+            try? Overlay.unmount(rootfs)
+            try? fm.removeItem(atPath: directory)
+            throw error
+        }
+    }
+
+    /// Unmounts and deletes the container's own part; the image's layers stay.
+    public func remove() throws {
+        guard !removed else { return }
+        if mounted {
+            try Overlay.unmount(path)
+            mounted = false
+        }
+        try FileManager.default.removeItem(atPath: directory)
+        removed = true
+    }
+
+    /// The snapshots that live containers use, and removal of the directories of containers
+    /// whose `berth` process died without cleaning up. Returns the chain IDs in use and the bytes freed.
+    static func collect(home: BerthHome, logger: Logger) throws -> (inUse: Set<Digest>, removed: Int, bytes: Int64) {
+        var inUse = Set<Digest>()
+        var removed = 0
+        var bytes: Int64 = 0
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: home.containers)) ?? []
+        for name in names {
+            let directory = "\(home.containers)/\(name)"
+            guard let lock = try FileLock.tryLock(path: directory + "/lock") else {
+                if let data = FileManager.default.contents(atPath: directory + "/meta.json"),
+                   let meta = try? JSONDecoder.berth.decode(Meta.self, from: data) {
+                    inUse.formUnion(meta.snapshots)
+                }
+                continue
+            }
+            try? Overlay.unmount(directory + "/rootfs")
+            bytes += DiskUsage.bytes(of: directory)
+            try FileManager.default.removeItem(atPath: directory)
+            withExtendedLifetime(lock) {}
+            logger.info("removed the leftovers of container \(name.prefix(12)), whose berth process is gone")
+            removed += 1
+        }
+        return (inUse, removed, bytes)
+    }
+}

@@ -1,0 +1,49 @@
+import BerthCore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// overlayfs mounts for applying layers and for container roots.
+enum Overlay {
+    /// The kernel takes mount options up to one page; longer lowerdir lists fail with EINVAL.
+    static let maxOptionsLength = 4000
+
+    /// Mounts `lower` (topmost first), with `upper` and `work` when writable, at `target`.
+    static func mount(lower: [String], upper: String?, work: String?, at target: String) throws {
+        var options = "lowerdir=" + lower.joined(separator: ":")
+        if let upper, let work { options += ",upperdir=\(upper),workdir=\(work)" }
+        guard options.utf8.count <= maxOptionsLength else {
+            throw BerthError(.unsupported, "overlay mount at \(target): \(lower.count) layers make the mount options longer than the kernel accepts; flatten the image (fewer layers) or move the Berth home to a shorter path")
+        }
+        guard Glibc.mount("overlay", target, "overlay", 0, options) == 0 else {
+            let code = errno
+            throw BerthError(.system, "mount overlay at \(target): \(Errno.name(code)) (\(Errno.message(code)))",
+                             underlying: SystemError("mount overlay at \(target)", errno: code))
+        }
+    }
+
+    /// Detaches the mount; EINVAL (not mounted) and ENOENT count as done.
+    static func unmount(_ target: String) throws {
+        if umount2(target, Int32(MNT_DETACH)) != 0, errno != EINVAL, errno != ENOENT {
+            let code = errno
+            throw BerthError(.system, "unmount \(target): \(Errno.name(code)) (\(Errno.message(code)))")
+        }
+    }
+
+    /// Whether overlayfs can stack directories of `root` here: tried once with a scratch mount,
+    /// because support depends on the kernel, the filesystem under `root` and the user namespace.
+    static func isSupported(under root: String) -> Bool {
+        let scratch = root + "/.overlay-check-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let dirs = ["lower", "upper", "work", "merged"].map { scratch + "/" + $0 }
+        do {
+            for dir in dirs { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+            try mount(lower: [dirs[0]], upper: dirs[1], work: dirs[2], at: dirs[3])
+            try unmount(dirs[3])
+            return true
+        } catch {
+            return false
+        }
+    }
+}
