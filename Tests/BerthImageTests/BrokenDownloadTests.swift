@@ -64,7 +64,7 @@ struct BrokenDownloadTests {
     @Test(arguments: [true, false])
     func aBrokenLayerDownloadIsRetriedFromWhereItStopped(honoursRange: Bool) async throws {
         let server = try await FlakyBlobRegistry(honoursRange: honoursRange)
-        let client = RegistryClient()
+        let client = RegistryClient(httpClient: RegistryHarness.http)
         let store = try ContentStore(root: NSTemporaryDirectory() + "berth-flaky-\(UUID().uuidString)")
         let events = EventLog()
         let image = try await client.pull(try ImageReference(parsing: "\(server.host)/app"), into: store, progress: events.handler)

@@ -12,7 +12,7 @@ struct RegistryTokenAuthTests {
         let dir = NSTemporaryDirectory() + "berth-token-\(UUID().uuidString)"
         let credentials = CredentialStore(berthAuthPath: "\(dir)/auth.json", dockerConfigPath: nil)
         if let login { try credentials.save(host: host, username: login.0, password: login.1) }
-        return RegistryClient(credentials: credentials)
+        return RegistryClient(credentials: credentials, httpClient: RegistryHarness.http)
     }
 
     @Test func anonymousTokenIsFetchedOnceAndReused() async throws {

@@ -27,15 +27,22 @@ public final class RegistryClient: Sendable {
             http = httpClient
             ownsHTTPClient = false
         } else {
-            var config = HTTPClient.Configuration(
-                // Blob GETs are commonly redirected to a CDN; the client drops Authorization
-                // when the redirect leaves the registry's origin.
-                redirectConfiguration: .follow(max: 5, allowCycles: false),
-                timeout: .init(connect: configuration.connectTimeout.timeAmount, read: configuration.readTimeout.timeAmount))
-            config.decompression = .disabled
-            http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+            http = Self.makeHTTPClient(configuration)
             ownsHTTPClient = true
         }
+    }
+
+    /// An HTTP client set up as registries need, for a caller that shares one between clients
+    /// (and shuts it down itself): timeouts from `configuration`, redirects followed, bodies
+    /// left compressed so blobs hash to their digests.
+    public static func makeHTTPClient(_ configuration: Configuration = Configuration()) -> HTTPClient {
+        var config = HTTPClient.Configuration(
+            // Blob GETs are commonly redirected to a CDN; the client drops Authorization
+            // when the redirect leaves the registry's origin.
+            redirectConfiguration: .follow(max: 5, allowCycles: false),
+            timeout: .init(connect: configuration.connectTimeout.timeAmount, read: configuration.readTimeout.timeAmount))
+        config.decompression = .disabled
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     }
 
     /// Closes the HTTP client when this client created it; a caller's client is left open.
