@@ -31,6 +31,20 @@ struct RegistryTokenAuthTests {
         try await server.stop()
     }
 
+    @Test func parallelRequestsShareOneTokenFetch() async throws {
+        let server = try await FakeTokenRegistry()
+        let client = try client(host: server.host)
+        let ref = try ImageReference(parsing: "\(server.host)/app")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask { _ = try await client.fetchManifest(ref, reference: "latest", expected: nil) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(server.tokenRequests.count == 1)
+        try await server.stop()
+    }
+
     @Test func credentialsGoToTheTokenServerAndAccessTokenIsAccepted() async throws {
         let basic = "Basic " + Data("user:pw".utf8).base64EncodedString()
         let server = try await FakeTokenRegistry(useAccessToken: true, requiredAuthorization: basic)

@@ -106,14 +106,14 @@ public final class RegistryClient: Sendable {
             guard response.status == .unauthorized else { return response }
             let challenges = response.headers["WWW-Authenticate"].flatMap(AuthChallenge.parse)
             _ = try? await response.body.collect(upTo: 1 << 16)
-            await authorizations.invalidate(key)
             if answeredChallenge {
+                await authorizations.invalidate(key)
                 throw try refused(ref: ref, access: access)
             }
             answeredChallenge = true
-            let (header, lifetime) = try await authorize(challenges, ref: ref, access: access)
-            await authorizations.store(header, for: key, lifetime: lifetime)
-            authorization = header
+            authorization = try await authorizations.renew(key, stale: authorization) {
+                try await self.authorize(challenges, ref: ref, access: access)
+            }
         }
     }
 
