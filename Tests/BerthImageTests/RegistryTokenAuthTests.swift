@@ -7,9 +7,12 @@ import Testing
 
 /// The Bearer token flow against `FakeTokenRegistry`: needs only loopback, no registry install.
 @Suite("Registry Bearer tokens")
-struct RegistryTokenAuthTests {
+final class RegistryTokenAuthTests {
+    let dir = NSTemporaryDirectory() + "berth-token-\(UUID().uuidString)"
+
+    deinit { try? FileManager.default.removeItem(atPath: dir) }
+
     func client(login: (String, String)? = nil, host: String) throws -> RegistryClient {
-        let dir = NSTemporaryDirectory() + "berth-token-\(UUID().uuidString)"
         let credentials = CredentialStore(berthAuthPath: "\(dir)/auth.json", dockerConfigPath: nil)
         if let login { try credentials.save(host: host, username: login.0, password: login.1) }
         return RegistryClient(credentials: credentials, httpClient: RegistryHarness.http)
