@@ -54,8 +54,9 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
         if let slash = rest.firstIndex(of: "/") {
             let first = rest[..<slash]
             // Docker's rule: the first component is a host when it has a dot or a port, is
-            // localhost, or is an IPv6 literal; "foo/bar" is a Docker Hub path.
-            if first.contains(".") || first.contains(":") || first == "localhost" || first.hasPrefix("[") {
+            // localhost, an IPv6 literal or not lowercase; "foo/bar" is a Docker Hub path.
+            if first.contains(".") || first.contains(":") || first == "localhost" || first.hasPrefix("[")
+                || first != first.lowercased() {
                 registry = String(first)
                 repository = String(rest[rest.index(after: slash)...])
             }

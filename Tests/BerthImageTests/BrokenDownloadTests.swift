@@ -64,8 +64,10 @@ struct BrokenDownloadTests {
     @Test(arguments: [true, false])
     func aBrokenLayerDownloadIsRetriedFromWhereItStopped(honoursRange: Bool) async throws {
         let server = try await FlakyBlobRegistry(honoursRange: honoursRange)
-        let client = RegistryClient()
-        let store = try ContentStore(root: NSTemporaryDirectory() + "berth-flaky-\(UUID().uuidString)")
+        let client = RegistryClient(httpClient: RegistryHarness.http)
+        let root = NSTemporaryDirectory() + "berth-flaky-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let store = try ContentStore(root: root)
         let events = EventLog()
         let image = try await client.pull(try ImageReference(parsing: "\(server.host)/app"), into: store, progress: events.handler)
         #expect(try store.data(for: server.layerDigest) == server.layer)

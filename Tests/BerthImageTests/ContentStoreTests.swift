@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 @Suite("Content store")
-struct ContentStoreTests {
+final class ContentStoreTests {
     let root: String
     let store: ContentStore
 
@@ -14,6 +14,8 @@ struct ContentStoreTests {
         root = NSTemporaryDirectory() + "berth-store-\(UUID().uuidString)"
         store = try ContentStore(root: root)
     }
+
+    deinit { try? FileManager.default.removeItem(atPath: root) }
 
     static func bytes(_ count: Int, seed: UInt8 = 7) -> Data {
         Data((0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) })

@@ -27,8 +27,10 @@ struct AuthChallengeTests {
 }
 
 @Suite("Credential store")
-struct CredentialStoreTests {
+final class CredentialStoreTests {
     let dir = NSTemporaryDirectory() + "berth-creds-\(UUID().uuidString)"
+
+    deinit { try? FileManager.default.removeItem(atPath: dir) }
 
     func write(_ json: String, to name: String) throws -> String {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -98,7 +98,9 @@ struct RegistryFailureTests {
         configuration.connectTimeout = .seconds(2)
         let client = RegistryClient(configuration: configuration)
         let ref = try ImageReference(parsing: "127.0.0.1:1/nothing")
-        let store = try ContentStore(root: NSTemporaryDirectory() + "berth-unreachable-\(UUID().uuidString)")
+        let root = NSTemporaryDirectory() + "berth-unreachable-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let store = try ContentStore(root: root)
         let error = await #expect(throws: BerthError.self) { try await client.pull(ref, into: store, progress: nil) }
         #expect(error?.message.contains("cannot reach registry 127.0.0.1:1") == true)
         try await client.shutdown()

@@ -28,8 +28,12 @@ final class RegistryHarness: Sendable {
         if let login {
             try credentials.save(host: registry.host, username: login.0, password: login.1)
         }
-        client = RegistryClient(credentials: credentials)
+        client = RegistryClient(credentials: credentials, httpClient: Self.http)
     }
+
+    /// One HTTP client for all tests, never shut down: a test that fails before its own
+    /// shutdown would otherwise trip the client's debug check in deinit and end the whole run.
+    static let http = RegistryClient.makeHTTPClient()
 
     /// A registry behind `TestTokenServer`, which grants everything to `user:pass`.
     static func withTokenAuth(login: (String, String)?) async throws -> RegistryHarness {

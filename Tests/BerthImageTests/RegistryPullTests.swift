@@ -43,6 +43,10 @@ struct RegistryPullTests {
         let multi = try await h.client.pull(try h.ref("multi"), into: h.store, progress: nil)
         #expect(multi.manifest.layers.count == 2)
         #expect(multi.configuration.rootfs.diffIDs.count == 2)
+        // The fixture's second layer adds a file and deletes one: a whiteout entry.
+        let listing = try Fixtures.run("/bin/tar", ["-tzf", h.store.path(for: multi.manifest.layers[1].digest)])
+        #expect(listing.stdout.contains("hello.txt"))
+        #expect(listing.stdout.contains("etc/.wh.hostname"), "\(listing.stdout)")
         let configured = try await h.client.pull(try h.ref("configured"), into: h.store, progress: nil)
         let config = try #require(configured.configuration.config)
         #expect(config.entrypoint == ["/bin/sh"])

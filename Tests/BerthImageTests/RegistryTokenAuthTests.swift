@@ -7,12 +7,15 @@ import Testing
 
 /// The Bearer token flow against `FakeTokenRegistry`: needs only loopback, no registry install.
 @Suite("Registry Bearer tokens")
-struct RegistryTokenAuthTests {
+final class RegistryTokenAuthTests {
+    let dir = NSTemporaryDirectory() + "berth-token-\(UUID().uuidString)"
+
+    deinit { try? FileManager.default.removeItem(atPath: dir) }
+
     func client(login: (String, String)? = nil, host: String) throws -> RegistryClient {
-        let dir = NSTemporaryDirectory() + "berth-token-\(UUID().uuidString)"
         let credentials = CredentialStore(berthAuthPath: "\(dir)/auth.json", dockerConfigPath: nil)
         if let login { try credentials.save(host: host, username: login.0, password: login.1) }
-        return RegistryClient(credentials: credentials)
+        return RegistryClient(credentials: credentials, httpClient: RegistryHarness.http)
     }
 
     @Test func anonymousTokenIsFetchedOnceAndReused() async throws {
@@ -28,6 +31,20 @@ struct RegistryTokenAuthTests {
         #expect(requests.first?.query.contains("service=fake%20registry") == true, "\(requests.first?.query ?? "")")
         #expect(requests.first?.query.contains("scope=repository:app:pull") == true, "\(requests.first?.query ?? "")")
         try await client.shutdown()
+        try await server.stop()
+    }
+
+    @Test func parallelRequestsShareOneTokenFetch() async throws {
+        let server = try await FakeTokenRegistry()
+        let client = try client(host: server.host)
+        let ref = try ImageReference(parsing: "\(server.host)/app")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask { _ = try await client.fetchManifest(ref, reference: "latest", expected: nil) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(server.tokenRequests.count == 1)
         try await server.stop()
     }
 

@@ -41,6 +41,8 @@ struct ImageReferenceTests {
              digest: "sha256:\(hex)", full: "127.0.0.1:5000/app@sha256:\(hex)", familiar: "127.0.0.1:5000/app", apiHost: "127.0.0.1:5000"),
         Case(text: "busybox:1.36@sha256:\(hex)", registry: "docker.io", repository: "library/busybox", tag: "1.36",
              digest: "sha256:\(hex)", full: "docker.io/library/busybox:1.36@sha256:\(hex)", familiar: "busybox", apiHost: "registry-1.docker.io"),
+        Case(text: "MyHost/app", registry: "MyHost", repository: "app", tag: "latest",
+             full: "MyHost/app:latest", familiar: "MyHost/app", apiHost: "MyHost"),
         Case(text: "[::1]:5000/app", registry: "[::1]:5000", repository: "app", tag: "latest",
              full: "[::1]:5000/app:latest", familiar: "[::1]:5000/app", apiHost: "[::1]:5000"),
         Case(text: "my-registry.example.com/a.b/c__d/e---f", registry: "my-registry.example.com", repository: "a.b/c__d/e---f",

@@ -17,6 +17,11 @@ public enum ImageFixtures {
         try lock.withLock {
             if let built { return built }
             let dir = try TestRegistry.makeTemporaryDirectory()
+            fixtureDirectory = dir
+            // Tests have no global teardown: remove the layout (tens of MiB) when the process exits.
+            atexit {
+                if let dir = ImageFixtures.fixtureDirectory { try? FileManager.default.removeItem(atPath: dir) }
+            }
             let layout = "\(dir)/layout"
             let busybox = try Fixtures.busyboxRootfs()
             try umoci(["init", "--layout", layout])
@@ -82,6 +87,7 @@ public enum ImageFixtures {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var built: String?
     nonisolated(unsafe) private static var bigBuilt = false
+    nonisolated(unsafe) private static var fixtureDirectory: String?
 
     private static var rootless: [String] { geteuid() == 0 ? [] : ["--rootless"] }
 

@@ -98,6 +98,7 @@ public final class PullProgressPrinter: @unchecked Sendable {
     }
 
     private func write(_ text: String) {
-        output.write(Data(text.utf8))
+        // Progress is decoration: a closed terminal or pipe must not fail the pull.
+        try? output.write(contentsOf: Data(text.utf8))
     }
 }

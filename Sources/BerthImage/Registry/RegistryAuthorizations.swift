@@ -25,6 +25,7 @@ actor RegistryAuthorizations {
     }
 
     private var grants: [Key: Grant] = [:]
+    private var refreshing: [Key: Task<(String, Duration?), any Error>] = [:]
 
     func header(for key: Key) -> String? {
         guard let grant = grants[key] else { return nil }
@@ -43,5 +44,19 @@ actor RegistryAuthorizations {
 
     func invalidate(_ key: Key) {
         grants[key] = nil
+    }
+
+    /// A new header after `stale` was refused. Requests that are refused together (parallel
+    /// layer downloads when a token expires) share one fetch; one that comes after another has
+    /// already renewed the grant takes the renewed header.
+    func renew(_ key: Key, stale: String?, fetch: @escaping @Sendable () async throws -> (String, Duration?)) async throws -> String {
+        if let current = header(for: key), current != stale { return current }
+        if let running = refreshing[key] { return try await running.value.0 }
+        let task = Task { try await fetch() }
+        refreshing[key] = task
+        defer { refreshing[key] = nil }
+        let (header, lifetime) = try await task.value
+        store(header, for: key, lifetime: lifetime)
+        return header
     }
 }
