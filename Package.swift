@@ -24,6 +24,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .target(name: "BerthCore"),
+        // Pure: a snapshot in, offers out; no clock, no I/O (DESIGN.md).
+        .target(name: "BerthAllocator", dependencies: ["BerthCore"]),
         .target(name: "BerthOCI", dependencies: ["BerthCore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "BerthImage", dependencies: [
             "BerthCore", "BerthOCI", "CZlib", "CZstd",
@@ -43,10 +45,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "berth-bench", dependencies: [
-            "BerthCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "BerthCore", "BerthAllocator", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "BerthTestSupport", path: "Tests/BerthTestSupport"),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"]),
+        .testTarget(name: "BerthAllocatorTests", dependencies: ["BerthAllocator", "BerthCore"]),
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI", "BerthCore"]),
         .testTarget(name: "BerthImageTests", dependencies: ["BerthTestSupport", "BerthImage", "BerthOCI", "BerthCore"]),
         .testTarget(name: "BerthLinuxTests", dependencies: ["BerthTestSupport", "BerthLinux", "BerthCore"]),

@@ -1,0 +1,225 @@
+import BerthCore
+
+/// The allocator: a snapshot in, offers out. Pure, deterministic for a given snapshot (the agent
+/// shuffle is seeded), and never reads a clock.
+public enum Allocator {
+    /// One full cycle of hierarchical weighted DRF, as Mesos' HierarchicalAllocator runs it:
+    /// agents in shuffled order; for each, the roles by weighted dominant share, and within a
+    /// role the frameworks by their share in it. The first eligible framework gets the agent's
+    /// whole free slice for that role (unreserved, trimmed to quota headroom, plus reservations
+    /// the role may use), and the shares it changed are updated before the next agent.
+    public static func allocate(_ snapshot: AllocationSnapshot) -> [Offer] {
+        var cycle = AllocationCycle(snapshot)
+        return cycle.run()
+    }
+}
+
+struct AllocationCycle {
+    struct FrameworkState {
+        let id: FrameworkID
+        let usesGPUs: Bool
+        /// Active filters only, by agent: most frameworks have none, so the common check is one lookup.
+        var filters: [AgentID: [OfferFilter]] = [:]
+    }
+
+    let snapshot: AllocationSnapshot
+    let scalars: ScalarIndex
+    var tree: RoleTree
+    var agents: [AgentState] = []
+    var frameworks: [FrameworkState] = []
+    let minimums: [Minimum]
+
+    /// One entry of min_allocatable_resources, split into what the vector can check and the rest.
+    struct Minimum {
+        var scalars: [(position: Int, milli: Int64)] = []
+        /// Quantities of non-scalars (ports, sets) or of scalars the cluster does not have.
+        var others = ResourceQuantities()
+    }
+
+    init(_ snapshot: AllocationSnapshot) {
+        self.snapshot = snapshot
+        let reachable = snapshot.agents.filter(\.reachable)
+        var names = Set<String>()
+        var totals: [String: Int64] = [:]
+        for agent in reachable {
+            for resource in agent.total.items {
+                if case .scalar(let amount) = resource.value {
+                    names.insert(resource.name)
+                    totals[resource.name, default: 0] &+= amount.milli
+                }
+            }
+        }
+        let scalars = ScalarIndex(names: names)
+        self.scalars = scalars
+        let inverseTotal = scalars.names.map { name in totals[name].map { $0 > 0 ? 1 / Double($0) : 0 } ?? 0 }
+        tree = RoleTree(scalars: scalars, inverseTotal: inverseTotal)
+        minimums = snapshot.minAllocatableResources.map { quantities in
+            var minimum = Minimum()
+            for (name, amount) in quantities.amounts {
+                if let position = scalars.position(of: name) {
+                    minimum.scalars.append((position, amount.milli))
+                } else {
+                    minimum.others[name] = amount
+                }
+            }
+            return minimum
+        }
+        setUp(reachable)
+    }
+
+    private mutating func setUp(_ reachable: [AgentSnapshot]) {
+        let snapshot = self.snapshot
+        let configuration = { (role: Role) in snapshot.configuration(of: role) }
+        var frameworkPositions: [FrameworkID: Int] = [:]
+        for framework in snapshot.frameworks where frameworkPositions[framework.id] == nil {
+            frameworkPositions[framework.id] = frameworks.count
+            frameworks.append(FrameworkState(id: framework.id, usesGPUs: framework.capabilities.contains(.gpuResources)))
+        }
+        for filter in snapshot.filters where filter.isActive(at: snapshot.now) {
+            if let position = frameworkPositions[filter.framework] { frameworks[position].filters[filter.agent, default: []].append(filter) }
+        }
+        for role in snapshot.roles.keys.sorted() { _ = tree.ensure(role, configuration: configuration, scalars: scalars) }
+
+        // Offered counts as allocated, for shares and quota alike, as in Mesos.
+        let offersByAgent = Dictionary(grouping: snapshot.outstandingOffers, by: \.agent)
+        for agent in reachable {
+            var used = Resources()
+            let held = agent.allocations + (offersByAgent[agent.id] ?? []).map { Allocation(framework: $0.framework, role: $0.role, resources: $0.resources) }
+            for allocation in held {
+                used += allocation.resources
+                let node = tree.ensure(allocation.role, configuration: configuration, scalars: scalars)
+                tree.record(scalars.vector(allocation.resources), framework: frameworkPositions[allocation.framework], at: node)
+            }
+            let free = used.isEmpty ? agent.total : agent.total.removing(used)
+            agents.append(AgentState(id: agent.id, free: free, hasGPUs: agent.total.scalar(named: "gpus") > .zero, scalars: scalars))
+        }
+
+        for framework in snapshot.frameworks where framework.active {
+            guard let position = frameworkPositions[framework.id] else { continue }
+            for role in framework.effectiveRoles where !framework.suppressedRoles.contains(role) {
+                let node = tree.ensure(role, configuration: configuration, scalars: scalars)
+                if !tree.nodes[node].frameworks.payloads.contains(position) {
+                    tree.addCandidate(position, name: framework.id.value, at: node)
+                }
+            }
+        }
+        tree.finishSetup()
+
+        // Sorted first so the shuffle depends on the seed only, not on the order agents were listed in.
+        agents.sort { $0.id < $1.id }
+        var generator = SplitMix64(seed: snapshot.seed)
+        agents.shuffle(using: &generator)
+    }
+
+    mutating func run() -> [Offer] {
+        var offers: [Offer] = []
+        offers.reserveCapacity(agents.count)
+        var order: [Int] = []
+        var orderIsStale = true
+        for agentPosition in agents.indices {
+            if orderIsStale {
+                tree.allocationOrder(into: &order)
+                orderIsStale = false
+            }
+            for node in order {
+                if agents[agentPosition].isExhausted { break }
+                if let offer = offer(agent: agentPosition, node: node) {
+                    offers.append(offer)
+                    orderIsStale = true
+                }
+            }
+        }
+        return offers
+    }
+
+    /// What `agent` has free for `node`'s role: unreserved resources trimmed to the quota headroom
+    /// of the role and its ancestors, plus the reservations the role may use (their positions in
+    /// the agent's list come back too, to be consumed). Nil when that is nothing.
+    func slice(agent: AgentState, node: Int) -> (resources: Resources, vector: ScalarVector, unreserved: Resources, unreservedVector: ScalarVector, reservations: [Int])? {
+        guard let role = tree.nodes[node].role else { return nil }
+        var unreserved = agent.unreserved
+        var unreservedVector = agent.unreservedVector
+        if !unreserved.isEmpty, let headroom = tree.headroom(of: node) {
+            trim(&unreserved, &unreservedVector, to: headroom)
+        }
+        let usable = agent.reservations.isEmpty ? [] : agent.reservations.indices.filter { role.isSelfOrDescendant(of: agent.reservations[$0].role) }
+        guard !unreserved.isEmpty || !usable.isEmpty else { return nil }
+        var resources = unreserved
+        var vector = unreservedVector
+        for index in usable {
+            resources += agent.reservations[index].resources
+            vector += agent.reservations[index].vector
+        }
+        return (resources, vector, unreserved, unreservedVector, usable)
+    }
+
+    /// Offers `agent`'s slice for `node`'s role to the first eligible framework of the role, if any.
+    private mutating func offer(agent position: Int, node: Int) -> Offer? {
+        let agent = agents[position]
+        guard let role = tree.nodes[node].role, let slice = slice(agent: agent, node: node),
+              isAllocatable(slice.vector, slice.resources),
+              let framework = firstEligible(in: node, agent: agent, slice: slice.resources) else { return nil }
+
+        agents[position].unreserved = slice.unreserved == agent.unreserved ? .empty : agent.unreserved.removing(slice.unreserved)
+        agents[position].unreservedVector -= slice.unreservedVector
+        for index in slice.reservations.reversed() { agents[position].reservations.remove(at: index) }
+        let id = frameworks[framework].id
+        tree.allocate(slice.vector, framework: framework, name: id.value, at: node)
+        return Offer(framework: id, role: role, agent: agent.id, resources: slice.resources)
+    }
+
+    private func firstEligible(in node: Int, agent: AgentState, slice: Resources) -> Int? {
+        let candidates = tree.nodes[node].frameworks.payloads
+        for framework in candidates {
+            let state = frameworks[framework]
+            if agent.hasGPUs && !state.usesGPUs { continue }
+            if !state.filters.isEmpty, let filters = state.filters[agent.id], filters.contains(where: { $0.covers(slice, at: snapshot.now) }) { continue }
+            return framework
+        }
+        return nil
+    }
+
+    /// Caps each limited scalar at the quota headroom; a scalar with none left is dropped.
+    private func trim(_ resources: inout Resources, _ vector: inout ScalarVector, to headroom: [(position: Int, milli: Int64)]) {
+        var capped = false
+        for limit in headroom where vector.values[limit.position] > max(limit.milli, 0) {
+            vector.values[limit.position] = max(limit.milli, 0)
+            capped = true
+        }
+        guard capped else { return }
+        var remaining = vector
+        resources = Resources(resources.items.compactMap { resource in
+            guard case .scalar(let amount) = resource.value, let position = scalars.position(of: resource.name) else { return resource }
+            let kept = min(amount.milli, remaining.values[position])
+            remaining.values[position] -= kept
+            return kept > 0 ? Resource.scalar(resource.name, Scalar(milli: kept), reservation: resource.reservation) : nil
+        })
+    }
+
+    func isAllocatable(_ vector: ScalarVector, _ slice: Resources) -> Bool {
+        guard !minimums.isEmpty else { return !slice.isEmpty }
+        var quantities: ResourceQuantities?
+        for minimum in minimums {
+            guard minimum.scalars.allSatisfy({ vector.values[$0.position] >= $0.milli }) else { continue }
+            if minimum.others.isEmpty { return true }
+            if quantities == nil { quantities = slice.quantities }
+            if quantities?.contains(minimum.others) == true { return true }
+        }
+        return false
+    }
+}
+
+/// A small seeded generator (SplitMix64): the same seed gives the same agent order on every platform.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
