@@ -12,6 +12,8 @@ struct AgentState {
 
     let id: AgentID
     let hasGPUs: Bool
+    /// Active decline filters on this agent, with the framework position each belongs to.
+    var filters: [(framework: Int, filter: OfferFilter)] = []
     var unreserved: Resources
     var unreservedVector: ScalarVector
     var reservations: [Reservation]
@@ -19,10 +21,17 @@ struct AgentState {
     init(id: AgentID, free: Resources, hasGPUs: Bool, scalars: ScalarIndex) {
         self.id = id
         self.hasGPUs = hasGPUs
+        guard free.items.contains(where: \.isReserved) else {
+            // Most agents have no reservations: keep the free resources as they are, uncopied.
+            unreserved = free
+            unreservedVector = scalars.vector(free)
+            reservations = []
+            return
+        }
         unreserved = free.unreserved
         unreservedVector = scalars.vector(unreserved)
         let reserved = free.reserved
-        reservations = reserved.isEmpty ? [] : reserved.reservationRoles.sorted().map { role in
+        reservations = reserved.reservationRoles.sorted().map { role in
             let resources = reserved.reserved(for: role)
             return Reservation(role: role, resources: resources, vector: scalars.vector(resources))
         }

@@ -18,8 +18,8 @@ struct AllocationCycle {
     struct FrameworkState {
         let id: FrameworkID
         let usesGPUs: Bool
-        /// Active filters only, by agent: most frameworks have none, so the common check is one lookup.
-        var filters: [AgentID: [OfferFilter]] = [:]
+        /// The ID's place among all framework IDs: DRF's tie-breaker.
+        var rank = 0
     }
 
     let snapshot: AllocationSnapshot
@@ -28,6 +28,7 @@ struct AllocationCycle {
     var agents: [AgentState] = []
     var frameworks: [FrameworkState] = []
     let minimums: [Minimum]
+    let zero: ScalarVector
 
     /// One entry of min_allocatable_resources, split into what the vector can check and the rest.
     struct Minimum {
@@ -53,6 +54,7 @@ struct AllocationCycle {
         self.scalars = scalars
         let inverseTotal = scalars.names.map { name in totals[name].map { $0 > 0 ? 1 / Double($0) : 0 } ?? 0 }
         tree = RoleTree(scalars: scalars, inverseTotal: inverseTotal)
+        zero = ScalarVector(count: scalars.count)
         minimums = snapshot.minAllocatableResources.map { quantities in
             var minimum = Minimum()
             for (name, amount) in quantities.amounts {
@@ -75,14 +77,19 @@ struct AllocationCycle {
             frameworkPositions[framework.id] = frameworks.count
             frameworks.append(FrameworkState(id: framework.id, usesGPUs: framework.capabilities.contains(.gpuResources)))
         }
+        for (rank, position) in frameworks.indices.sorted(by: { frameworks[$0].id < frameworks[$1].id }).enumerated() {
+            frameworks[position].rank = rank
+        }
+        // Filters are kept with their agent: most agents have none, so the common check is an isEmpty.
+        var filtersByAgent: [AgentID: [(framework: Int, filter: OfferFilter)]] = [:]
         for filter in snapshot.filters where filter.isActive(at: snapshot.now) {
-            if let position = frameworkPositions[filter.framework] { frameworks[position].filters[filter.agent, default: []].append(filter) }
+            if let position = frameworkPositions[filter.framework] { filtersByAgent[filter.agent, default: []].append((position, filter)) }
         }
         for role in snapshot.roles.keys.sorted() { _ = tree.ensure(role, configuration: configuration, scalars: scalars) }
 
         // Offered counts as allocated, for shares and quota alike, as in Mesos.
         let offersByAgent = Dictionary(grouping: snapshot.outstandingOffers, by: \.agent)
-        for agent in reachable {
+        for agent in Self.shuffled(reachable, seed: snapshot.seed) {
             var used = Resources()
             let held = agent.allocations + (offersByAgent[agent.id] ?? []).map { Allocation(framework: $0.framework, role: $0.role, resources: $0.resources) }
             for allocation in held {
@@ -91,24 +98,36 @@ struct AllocationCycle {
                 tree.record(scalars.vector(allocation.resources), framework: frameworkPositions[allocation.framework], at: node)
             }
             let free = used.isEmpty ? agent.total : agent.total.removing(used)
-            agents.append(AgentState(id: agent.id, free: free, hasGPUs: agent.total.scalar(named: "gpus") > .zero, scalars: scalars))
+            var state = AgentState(id: agent.id, free: free, hasGPUs: agent.total.scalar(named: "gpus") > .zero, scalars: scalars)
+            if !filtersByAgent.isEmpty, let filters = filtersByAgent[agent.id] { state.filters = filters }
+            agents.append(state)
         }
 
+        var candidacies = Set<[Int]>()
         for framework in snapshot.frameworks where framework.active {
             guard let position = frameworkPositions[framework.id] else { continue }
             for role in framework.effectiveRoles where !framework.suppressedRoles.contains(role) {
                 let node = tree.ensure(role, configuration: configuration, scalars: scalars)
-                if !tree.nodes[node].frameworks.payloads.contains(position) {
-                    tree.addCandidate(position, name: framework.id.value, at: node)
+                if candidacies.insert([node, position]).inserted {
+                    tree.addCandidate(position, rank: frameworks[position].rank, at: node)
                 }
             }
         }
         tree.finishSetup()
+    }
 
-        // Sorted first so the shuffle depends on the seed only, not on the order agents were listed in.
-        agents.sort { $0.id < $1.id }
-        var generator = SplitMix64(seed: snapshot.seed)
-        agents.shuffle(using: &generator)
+    /// Mesos shuffles agents every cycle so that no agent is always offered first. Here the order
+    /// is a seeded hash of each agent's ID: it depends on the seed and the IDs only, not on the
+    /// order the snapshot lists agents in, and costs a sort of integers rather than of strings.
+    static func shuffled(_ agents: [AgentSnapshot], seed: UInt64) -> [AgentSnapshot] {
+        let keys = agents.map { agent in
+            var hash: UInt64 = 0xCBF2_9CE4_8422_2325 ^ seed
+            for byte in agent.id.value.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+            var generator = SplitMix64(seed: hash)
+            return generator.next()
+        }
+        let order = agents.indices.sorted { keys[$0] != keys[$1] ? keys[$0] < keys[$1] : agents[$0].id < agents[$1].id }
+        return order.map { agents[$0] }
     }
 
     mutating func run() -> [Offer] {
@@ -158,23 +177,31 @@ struct AllocationCycle {
         let agent = agents[position]
         guard let role = tree.nodes[node].role, let slice = slice(agent: agent, node: node),
               isAllocatable(slice.vector, slice.resources),
-              let framework = firstEligible(in: node, agent: agent, slice: slice.resources) else { return nil }
+              let candidacy = firstEligible(in: node, agent: agent, slice: slice.resources) else { return nil }
 
-        agents[position].unreserved = slice.unreserved == agent.unreserved ? .empty : agent.unreserved.removing(slice.unreserved)
-        agents[position].unreservedVector -= slice.unreservedVector
+        if slice.unreserved == agent.unreserved {
+            // The usual case, the whole unreserved part: no arithmetic, and no copy of the vector.
+            agents[position].unreserved = .empty
+            agents[position].unreservedVector = zero
+        } else if !slice.unreserved.isEmpty {
+            var left = agent.unreservedVector
+            left -= slice.unreservedVector
+            agents[position].unreserved = agent.unreserved.removing(slice.unreserved)
+            agents[position].unreservedVector = left
+        }
         for index in slice.reservations.reversed() { agents[position].reservations.remove(at: index) }
-        let id = frameworks[framework].id
-        tree.allocate(slice.vector, framework: framework, name: id.value, at: node)
+        let id = frameworks[tree.candidacies[candidacy].framework].id
+        tree.allocate(slice.vector, candidacy: candidacy, at: node)
         return Offer(framework: id, role: role, agent: agent.id, resources: slice.resources)
     }
 
+    /// The first candidacy of `node`, in share order, whose framework may take `slice` on `agent`.
     private func firstEligible(in node: Int, agent: AgentState, slice: Resources) -> Int? {
-        let candidates = tree.nodes[node].frameworks.payloads
-        for framework in candidates {
-            let state = frameworks[framework]
-            if agent.hasGPUs && !state.usesGPUs { continue }
-            if !state.filters.isEmpty, let filters = state.filters[agent.id], filters.contains(where: { $0.covers(slice, at: snapshot.now) }) { continue }
-            return framework
+        for entry in tree.nodes[node].frameworks.entries {
+            let framework = tree.candidacies[entry.payload].framework
+            if agent.hasGPUs && !frameworks[framework].usesGPUs { continue }
+            if !agent.filters.isEmpty, agent.filters.contains(where: { $0.framework == framework && $0.filter.covers(slice, at: snapshot.now) }) { continue }
+            return entry.payload
         }
         return nil
     }

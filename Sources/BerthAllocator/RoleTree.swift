@@ -22,18 +22,37 @@ struct RoleTree {
         /// Held by frameworks in exactly this role: the share of the `.own` entry.
         var own: ScalarVector
         var children = SortedShares<Child>()
-        /// Frameworks that may be offered resources for this role this cycle (framework positions).
+        /// Frameworks that may be offered resources for this role this cycle, as positions in
+        /// `candidacies`.
         var frameworks = SortedShares<Int>()
-        /// What each framework holds in this role, by framework position.
-        var held: [Int: ScalarVector] = [:]
         /// True when this node or a descendant has a framework to offer to.
         var hasCandidates = false
-        var subtreeKey: ShareKey
-        var ownKey: ShareKey
+        var rank = 0
+        var subtreeKey = ShareKey(share: 0, rank: 0)
+        var ownKey = ShareKey(share: 0, rank: 0)
+    }
+
+    /// A framework in one of its roles: what it holds there decides its place in the role.
+    struct Candidacy {
+        let framework: Int
+        let rank: Int
+        var held: ScalarVector
+        /// Where it is sorted now, so an allocation need not recompute the old share.
+        var key = ShareKey(share: 0, rank: 0)
     }
 
     private(set) var nodes: [Node]
+    private(set) var candidacies: [Candidacy] = []
     private var positions: [Role: Int] = [:]
+    /// What frameworks hold per (node, framework position), until candidacies are made of it.
+    private var held: [NodeFramework: ScalarVector] = [:]
+    /// Candidacies per node, until `finishSetup` sorts them in.
+    private var pending: [Int: [Int]] = [:]
+
+    private struct NodeFramework: Hashable {
+        let node: Int
+        let framework: Int
+    }
     let inverseTotal: [Double]
     private let width: Int
 
@@ -41,8 +60,7 @@ struct RoleTree {
         width = scalars.count
         self.inverseTotal = inverseTotal
         let empty = ScalarVector(count: scalars.count)
-        nodes = [Node(role: nil, parent: nil, weight: 1, limits: [], subtree: empty, own: empty,
-                      subtreeKey: ShareKey(share: 0, name: ""), ownKey: ShareKey(share: 0, name: ""))]
+        nodes = [Node(role: nil, parent: nil, weight: 1, limits: [], subtree: empty, own: empty)]
     }
 
     func node(of role: Role) -> Int? { positions[role] }
@@ -56,18 +74,14 @@ struct RoleTree {
             scalars.position(of: name).map { (position: $0, milli: amount.milli) }
         }.sorted { $0.position < $1.position }
         let empty = ScalarVector(count: width)
-        let key = ShareKey(share: 0, name: role.name)
-        nodes.append(Node(role: role, parent: parent, weight: config.effectiveWeight, limits: limits, subtree: empty, own: empty,
-                          subtreeKey: key, ownKey: key))
-        let position = nodes.count - 1
-        positions[role] = position
-        nodes[parent].children.insert(.role(position), key: key)
-        return position
+        nodes.append(Node(role: role, parent: parent, weight: config.effectiveWeight, limits: limits, subtree: empty, own: empty))
+        positions[role] = nodes.count - 1
+        return nodes.count - 1
     }
 
     /// Counts resources already held (running tasks, outstanding offers) before the cycle starts.
     mutating func record(_ vector: ScalarVector, framework: Int?, at node: Int) {
-        if let framework { nodes[node].held[framework, default: ScalarVector(count: width)] += vector }
+        if let framework { held[NodeFramework(node: node, framework: framework), default: ScalarVector(count: width)] += vector }
         nodes[node].own += vector
         var current: Int? = node
         while let position = current, position != 0 {
@@ -76,10 +90,12 @@ struct RoleTree {
         }
     }
 
-    /// Makes `framework` a candidate for offers in `node`'s role.
-    mutating func addCandidate(_ framework: Int, name: String, at node: Int) {
-        let held = nodes[node].held[framework] ?? ScalarVector(count: width)
-        nodes[node].frameworks.insert(framework, key: ShareKey(share: held.dominantShare(inverseTotal: inverseTotal), name: name))
+    /// Makes `framework` a candidate for offers in `node`'s role; `rank` is its ID's place among
+    /// all framework IDs, the tie-breaker.
+    mutating func addCandidate(_ framework: Int, rank: Int, at node: Int) {
+        let holding = held[NodeFramework(node: node, framework: framework)] ?? ScalarVector(count: width)
+        candidacies.append(Candidacy(framework: framework, rank: rank, held: holding))
+        pending[node, default: []].append(candidacies.count - 1)
         var current: Int? = node
         while let position = current, !nodes[position].hasCandidates {
             nodes[position].hasCandidates = true
@@ -89,18 +105,26 @@ struct RoleTree {
 
     /// Once every candidate is known and every holding recorded: computes the keys and sorts.
     mutating func finishSetup() {
+        let byName = nodes.indices.dropFirst().sorted { nodes[$0].role?.name ?? "" < nodes[$1].role?.name ?? "" }
+        for (rank, position) in byName.enumerated() { nodes[position].rank = rank }
         for position in nodes.indices.dropFirst() {
             let node = nodes[position]
-            let parent = node.parent ?? 0
-            let key = ShareKey(share: node.subtree.dominantShare(inverseTotal: inverseTotal) / node.weight, name: node.subtreeKey.name)
-            nodes[parent].children.move(from: node.subtreeKey, to: key)
-            nodes[position].subtreeKey = key
-            if !node.frameworks.isEmpty {
-                let ownKey = ShareKey(share: node.own.dominantShare(inverseTotal: inverseTotal) / node.weight, name: node.ownKey.name)
-                nodes[position].ownKey = ownKey
-                nodes[position].children.insert(.own, key: ownKey)
+            let subtreeKey = ShareKey(share: node.subtree.dominantShare(inverseTotal: inverseTotal) / node.weight, rank: node.rank)
+            nodes[position].subtreeKey = subtreeKey
+            nodes[node.parent ?? 0].children.insert(.role(position), key: subtreeKey)
+            guard let candidates = pending[position] else { continue }
+            let ownKey = ShareKey(share: node.own.dominantShare(inverseTotal: inverseTotal) / node.weight, rank: node.rank)
+            nodes[position].ownKey = ownKey
+            nodes[position].children.insert(.own, key: ownKey)
+            for candidacy in candidates {
+                let share = candidacies[candidacy].held.dominantShare(inverseTotal: inverseTotal)
+                let key = ShareKey(share: share, rank: candidacies[candidacy].rank)
+                candidacies[candidacy].key = key
+                nodes[position].frameworks.insert(candidacy, key: key)
             }
         }
+        pending = [:]
+        held = [:]
     }
 
     /// The roles to try, best first: depth-first through the sorted children, keeping only
@@ -112,27 +136,33 @@ struct RoleTree {
 
     private func visit(_ position: Int, into order: inout [Int]) {
         let children = nodes[position].children
-        for child in children.payloads {
-            switch child {
+        for entry in children.entries {
+            switch entry.payload {
             case .own: order.append(position)
             case .role(let next): if nodes[next].hasCandidates { visit(next, into: &order) }
             }
         }
     }
 
+    var hasQuotas: Bool { nodes.contains { !$0.limits.isEmpty } }
+
     /// How much more of each limited scalar `node`'s role may take: the least headroom along its
     /// path to the root, nil when no role on the path has a quota.
     func headroom(of node: Int) -> [(position: Int, milli: Int64)]? {
-        var result: [Int: Int64] = [:]
+        var result: [(position: Int, milli: Int64)] = []
         var current: Int? = node
         while let position = current, position != 0 {
             for limit in nodes[position].limits {
                 let left = limit.milli - nodes[position].subtree.values[limit.position]
-                result[limit.position] = min(result[limit.position] ?? Int64.max, left)
+                if let index = result.firstIndex(where: { $0.position == limit.position }) {
+                    result[index].milli = min(result[index].milli, left)
+                } else {
+                    result.append((limit.position, left))
+                }
             }
             current = nodes[position].parent
         }
-        return result.isEmpty ? nil : result.map { (position: $0.key, milli: $0.value) }
+        return result.isEmpty ? nil : result
     }
 
     /// Every quota on `node`'s path to the root that has nothing left of some resource: (the
@@ -151,21 +181,20 @@ struct RoleTree {
 
     /// Books an offer: the framework's, the role's and every ancestor's share grow, and each of
     /// them moves to its new place among its siblings.
-    mutating func allocate(_ vector: ScalarVector, framework: Int, name: String, at node: Int) {
-        var held = nodes[node].held[framework] ?? ScalarVector(count: width)
-        let oldKey = ShareKey(share: held.dominantShare(inverseTotal: inverseTotal), name: name)
-        held += vector
-        nodes[node].held[framework] = held
-        nodes[node].frameworks.move(from: oldKey, to: ShareKey(share: held.dominantShare(inverseTotal: inverseTotal), name: name))
+    mutating func allocate(_ vector: ScalarVector, candidacy: Int, at node: Int) {
+        candidacies[candidacy].held += vector
+        let newKey = ShareKey(share: candidacies[candidacy].held.dominantShare(inverseTotal: inverseTotal), rank: candidacies[candidacy].rank)
+        nodes[node].frameworks.move(from: candidacies[candidacy].key, to: newKey)
+        candidacies[candidacy].key = newKey
         nodes[node].own += vector
-        let ownKey = ShareKey(share: nodes[node].own.dominantShare(inverseTotal: inverseTotal) / nodes[node].weight, name: nodes[node].ownKey.name)
+        let ownKey = ShareKey(share: nodes[node].own.dominantShare(inverseTotal: inverseTotal) / nodes[node].weight, rank: nodes[node].rank)
         nodes[node].children.move(from: nodes[node].ownKey, to: ownKey)
         nodes[node].ownKey = ownKey
         var current: Int? = node
         while let position = current, position != 0 {
             nodes[position].subtree += vector
             let key = ShareKey(share: nodes[position].subtree.dominantShare(inverseTotal: inverseTotal) / nodes[position].weight,
-                               name: nodes[position].subtreeKey.name)
+                               rank: nodes[position].rank)
             let parent = nodes[position].parent ?? 0
             nodes[parent].children.move(from: nodes[position].subtreeKey, to: key)
             nodes[position].subtreeKey = key

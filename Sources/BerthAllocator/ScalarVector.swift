@@ -16,13 +16,18 @@ struct ScalarIndex {
 
     var count: Int { names.count }
 
-    func position(of name: String) -> Int? { positions[name] }
+    func position(of name: String) -> Int? {
+        // Comparing a few short names beats hashing one; the dictionary serves clusters with
+        // many custom scalars.
+        guard names.count > 8 else { return names.firstIndex(of: name) }
+        return positions[name]
+    }
 
     /// The scalar amounts of `resources`, summed across reservations.
     func vector(_ resources: Resources) -> ScalarVector {
         var vector = ScalarVector(count: count)
         for resource in resources.items {
-            if case .scalar(let amount) = resource.value, let position = positions[resource.name] {
+            if case .scalar(let amount) = resource.value, let position = position(of: resource.name) {
                 vector.values[position] += amount.milli
             }
         }

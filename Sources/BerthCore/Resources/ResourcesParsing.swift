@@ -42,7 +42,8 @@ extension Resources {
     private static func parseRanges(_ text: Substring, bad: (String) -> BerthError) throws -> ValueRanges {
         guard text.hasSuffix("]") else { throw bad("the ranges are not closed with \"]\"") }
         var ranges: [ValueRange] = []
-        for part in text.dropFirst().dropLast().split(separator: ",") {
+        let inner = text.dropFirst().dropLast()
+        for part in inner.allSatisfy(\.isWhitespace) ? [] : inner.split(separator: ",", omittingEmptySubsequences: false) {
             let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map { $0.trimmingWhitespace }
             guard bounds.count <= 2, let begin = UInt64(bounds[0]), let end = UInt64(bounds[bounds.count - 1]) else {
                 throw bad("\"\(part.trimmingWhitespace)\" is not a range BEGIN-END of whole numbers")
@@ -56,7 +57,8 @@ extension Resources {
     private static func parseSet(_ text: Substring, bad: (String) -> BerthError) throws -> Set<String> {
         guard text.hasSuffix("}") else { throw bad("the set is not closed with \"}\"") }
         var items: Set<String> = []
-        for part in text.dropFirst().dropLast().split(separator: ",") {
+        let inner = text.dropFirst().dropLast()
+        for part in inner.allSatisfy(\.isWhitespace) ? [] : inner.split(separator: ",", omittingEmptySubsequences: false) {
             let item = part.trimmingWhitespace
             guard !item.isEmpty else { throw bad("the set has an empty item") }
             items.insert(String(item))
