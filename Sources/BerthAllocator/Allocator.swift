@@ -53,7 +53,7 @@ struct AllocationCycle {
         let scalars = ScalarIndex(names: names)
         self.scalars = scalars
         let inverseTotal = scalars.names.map { name in totals[name].map { $0 > 0 ? 1 / Double($0) : 0 } ?? 0 }
-        tree = RoleTree(scalars: scalars, inverseTotal: inverseTotal)
+        tree = RoleTree(scalars: scalars, inverseTotal: InverseTotals(inverseTotal))
         zero = ScalarVector(count: scalars.count)
         minimums = snapshot.minAllocatableResources.map { quantities in
             var minimum = Minimum()
@@ -89,13 +89,16 @@ struct AllocationCycle {
 
         // Offered counts as allocated, for shares and quota alike, as in Mesos.
         let offersByAgent = Dictionary(grouping: snapshot.outstandingOffers, by: \.agent)
-        for agent in Self.shuffled(reachable, seed: snapshot.seed) {
+        for index in Self.shuffledOrder(of: reachable, seed: snapshot.seed) {
+            let agent = reachable[index]
             var used = Resources()
-            let held = agent.allocations + (offersByAgent[agent.id] ?? []).map { Allocation(framework: $0.framework, role: $0.role, resources: $0.resources) }
-            for allocation in held {
+            for allocation in agent.allocations {
                 used += allocation.resources
-                let node = tree.ensure(allocation.role, configuration: configuration, scalars: scalars)
-                tree.record(scalars.vector(allocation.resources), framework: frameworkPositions[allocation.framework], at: node)
+                record(allocation.resources, framework: allocation.framework, role: allocation.role, positions: frameworkPositions, configuration: configuration)
+            }
+            for offer in offersByAgent.isEmpty ? [] : offersByAgent[agent.id] ?? [] {
+                used += offer.resources
+                record(offer.resources, framework: offer.framework, role: offer.role, positions: frameworkPositions, configuration: configuration)
             }
             let free = used.isEmpty ? agent.total : agent.total.removing(used)
             var state = AgentState(id: agent.id, free: free, hasGPUs: agent.total.scalar(named: "gpus") > .zero, scalars: scalars)
@@ -116,18 +119,24 @@ struct AllocationCycle {
         tree.finishSetup()
     }
 
+    private mutating func record(_ resources: Resources, framework: FrameworkID, role: Role, positions: [FrameworkID: Int],
+                                 configuration: (Role) -> RoleConfiguration) {
+        let node = tree.ensure(role, configuration: configuration, scalars: scalars)
+        tree.record(scalars.vector(resources), framework: positions[framework], at: node)
+    }
+
     /// Mesos shuffles agents every cycle so that no agent is always offered first. Here the order
     /// is a seeded hash of each agent's ID: it depends on the seed and the IDs only, not on the
     /// order the snapshot lists agents in, and costs a sort of integers rather than of strings.
-    static func shuffled(_ agents: [AgentSnapshot], seed: UInt64) -> [AgentSnapshot] {
-        let keys = agents.map { agent in
+    static func shuffledOrder(of agents: [AgentSnapshot], seed: UInt64) -> [Int] {
+        var keyed = agents.indices.map { index in
             var hash: UInt64 = 0xCBF2_9CE4_8422_2325 ^ seed
-            for byte in agent.id.value.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+            for byte in agents[index].id.value.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
             var generator = SplitMix64(seed: hash)
-            return generator.next()
+            return (key: generator.next(), index: index)
         }
-        let order = agents.indices.sorted { keys[$0] != keys[$1] ? keys[$0] < keys[$1] : agents[$0].id < agents[$1].id }
-        return order.map { agents[$0] }
+        keyed.sort { $0.key != $1.key ? $0.key < $1.key : agents[$0.index].id < agents[$1.index].id }
+        return keyed.map(\.index)
     }
 
     mutating func run() -> [Offer] {
@@ -209,16 +218,16 @@ struct AllocationCycle {
     /// Caps each limited scalar at the quota headroom; a scalar with none left is dropped.
     private func trim(_ resources: inout Resources, _ vector: inout ScalarVector, to headroom: [(position: Int, milli: Int64)]) {
         var capped = false
-        for limit in headroom where vector.values[limit.position] > max(limit.milli, 0) {
-            vector.values[limit.position] = max(limit.milli, 0)
+        for limit in headroom where vector[limit.position] > max(limit.milli, 0) {
+            vector[limit.position] = max(limit.milli, 0)
             capped = true
         }
         guard capped else { return }
         var remaining = vector
         resources = Resources(resources.items.compactMap { resource in
             guard case .scalar(let amount) = resource.value, let position = scalars.position(of: resource.name) else { return resource }
-            let kept = min(amount.milli, remaining.values[position])
-            remaining.values[position] -= kept
+            let kept = min(amount.milli, remaining[position])
+            remaining[position] -= kept
             return kept > 0 ? Resource.scalar(resource.name, Scalar(milli: kept), reservation: resource.reservation) : nil
         })
     }
@@ -227,7 +236,7 @@ struct AllocationCycle {
         guard !minimums.isEmpty else { return !slice.isEmpty }
         var quantities: ResourceQuantities?
         for minimum in minimums {
-            guard minimum.scalars.allSatisfy({ vector.values[$0.position] >= $0.milli }) else { continue }
+            guard minimum.scalars.allSatisfy({ vector[$0.position] >= $0.milli }) else { continue }
             if minimum.others.isEmpty { return true }
             if quantities == nil { quantities = slice.quantities }
             if quantities?.contains(minimum.others) == true { return true }

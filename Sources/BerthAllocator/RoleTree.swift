@@ -53,10 +53,10 @@ struct RoleTree {
         let node: Int
         let framework: Int
     }
-    let inverseTotal: [Double]
+    let inverseTotal: InverseTotals
     private let width: Int
 
-    init(scalars: ScalarIndex, inverseTotal: [Double]) {
+    init(scalars: ScalarIndex, inverseTotal: InverseTotals) {
         width = scalars.count
         self.inverseTotal = inverseTotal
         let empty = ScalarVector(count: scalars.count)
@@ -153,7 +153,7 @@ struct RoleTree {
         var current: Int? = node
         while let position = current, position != 0 {
             for limit in nodes[position].limits {
-                let left = limit.milli - nodes[position].subtree.values[limit.position]
+                let left = limit.milli - nodes[position].subtree[limit.position]
                 if let index = result.firstIndex(where: { $0.position == limit.position }) {
                     result[index].milli = min(result[index].milli, left)
                 } else {
@@ -171,8 +171,8 @@ struct RoleTree {
         var result: [(role: Role, position: Int, held: Int64, limit: Int64)] = []
         var current: Int? = node
         while let position = current, position != 0, let role = nodes[position].role {
-            for limit in nodes[position].limits where nodes[position].subtree.values[limit.position] >= limit.milli {
-                result.append((role, limit.position, nodes[position].subtree.values[limit.position], limit.milli))
+            for limit in nodes[position].limits where nodes[position].subtree[limit.position] >= limit.milli {
+                result.append((role, limit.position, nodes[position].subtree[limit.position], limit.milli))
             }
             current = nodes[position].parent
         }

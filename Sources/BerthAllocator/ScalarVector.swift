@@ -28,7 +28,7 @@ struct ScalarIndex {
         var vector = ScalarVector(count: count)
         for resource in resources.items {
             if case .scalar(let amount) = resource.value, let position = position(of: resource.name) {
-                vector.values[position] += amount.milli
+                vector[position] += amount.milli
             }
         }
         return vector
@@ -36,35 +36,58 @@ struct ScalarIndex {
 
     func quantities(_ vector: ScalarVector) -> ResourceQuantities {
         var result = ResourceQuantities()
-        for (position, name) in names.enumerated() { result[name] = Scalar(milli: vector.values[position]) }
+        for (position, name) in names.enumerated() { result[name] = Scalar(milli: vector[position]) }
         return result
     }
 }
 
-/// Scalar amounts in thousandths, positions as in the cycle's `ScalarIndex`. All updates are in
-/// place, so the allocation loop does not allocate memory for them.
-struct ScalarVector: Equatable {
-    var values: [Int64]
+/// 1/total per scalar position (0 where the cluster has none), laid out like `ScalarVector`.
+struct InverseTotals {
+    var inline = SIMD8<Double>()
+    var overflow: [Double] = []
 
-    init(count: Int) { values = Array(repeating: 0, count: count) }
+    init(_ values: [Double]) {
+        for (position, value) in values.enumerated() {
+            if position < ScalarVector.inlineWidth { inline[position] = value } else { overflow.append(value) }
+        }
+    }
+}
+
+/// Scalar amounts in thousandths, positions as in the cycle's `ScalarIndex`. The first eight
+/// (cpus, mem, disk, gpus and four more) live inline in a SIMD vector, so the vectors the cycle
+/// makes per agent and per offer need no heap memory; clusters with more scalar names spill
+/// the rest into `overflow`.
+struct ScalarVector: Equatable {
+    static let inlineWidth = 8
+
+    private var inline = SIMD8<Int64>()
+    private var overflow: [Int64]
+
+    init(count: Int) {
+        overflow = count > Self.inlineWidth ? Array(repeating: 0, count: count - Self.inlineWidth) : []
+    }
+
+    subscript(position: Int) -> Int64 {
+        get { position < Self.inlineWidth ? inline[position] : overflow[position - Self.inlineWidth] }
+        set {
+            if position < Self.inlineWidth { inline[position] = newValue } else { overflow[position - Self.inlineWidth] = newValue }
+        }
+    }
 
     static func += (lhs: inout ScalarVector, rhs: ScalarVector) {
-        for position in lhs.values.indices { lhs.values[position] &+= rhs.values[position] }
+        lhs.inline &+= rhs.inline
+        for index in lhs.overflow.indices { lhs.overflow[index] &+= rhs.overflow[index] }
     }
 
     static func -= (lhs: inout ScalarVector, rhs: ScalarVector) {
-        for position in lhs.values.indices { lhs.values[position] &-= rhs.values[position] }
+        lhs.inline &-= rhs.inline
+        for index in lhs.overflow.indices { lhs.overflow[index] &-= rhs.overflow[index] }
     }
 
-    var isZero: Bool { values.allSatisfy { $0 == 0 } }
-
     /// DRF's dominant share: the largest fraction of the cluster total held of any resource.
-    /// `inverseTotal` is 1/total per position, 0 where the cluster has none.
-    func dominantShare(inverseTotal: [Double]) -> Double {
-        var share = 0.0
-        for position in values.indices {
-            share = Swift.max(share, Double(values[position]) * inverseTotal[position])
-        }
+    func dominantShare(inverseTotal: InverseTotals) -> Double {
+        var share = (SIMD8<Double>(inline) * inverseTotal.inline).max()
+        for index in overflow.indices { share = Swift.max(share, Double(overflow[index]) * inverseTotal.overflow[index]) }
         return share
     }
 }

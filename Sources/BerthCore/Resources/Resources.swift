@@ -39,6 +39,10 @@ public struct Resources: Hashable, Sendable, CustomStringConvertible {
     }
 
     public static func += (lhs: inout Resources, rhs: Resources) {
+        if lhs.isEmpty {
+            lhs = rhs
+            return
+        }
         for resource in rhs.items { lhs.add(resource) }
     }
 
