@@ -25,7 +25,7 @@ extension Allocator {
             if withGPUs > 0 { blockers.append(.gpuAgentsWithheld(agents: withGPUs)) }
         }
 
-        let cycle = AllocationCycle(snapshot)
+        var cycle = AllocationCycle(snapshot)
         var contested: [Role] = []
         for role in roles {
             if framework.suppressedRoles.contains(role) {
@@ -40,8 +40,9 @@ extension Allocator {
             guard !cycle.agents.isEmpty else { continue }
             var largest: (share: Double, resources: Resources, agent: AgentID)?
             var allocatable = false
-            for agent in cycle.agents {
-                guard let slice = cycle.slice(agent: agent, node: node) else { continue }
+            for position in cycle.agents.indices {
+                let agent = cycle.agents[position]
+                guard let slice = cycle.slice(agentAt: position, node: node) else { continue }
                 if cycle.isAllocatable(slice.vector, slice.resources) {
                     allocatable = true
                     break

@@ -71,7 +71,7 @@ struct ReferenceTests {
 
         var offers: [Offer] = []
         let minimums = [try ResourceQuantities.parse("cpus:0.01"), try ResourceQuantities.parse("mem:32")]
-        let ordered = AllocationCycle.shuffledOrder(of: snapshot.agents, seed: snapshot.seed).map { snapshot.agents[$0] }
+        let ordered = AgentOrder(agents: snapshot.agents, seed: snapshot.seed).positions.map { snapshot.agents[$0] }
         for agent in ordered {
             let free = agent.allocations.reduce(agent.total) { $0.removing($1.resources) }
             guard minimums.contains(where: free.quantities.contains) else { continue }
