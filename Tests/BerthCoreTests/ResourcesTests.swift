@@ -52,6 +52,12 @@ struct ResourcesTests {
         #expect(!agent.unreserved.contains(try Resources.parse("cpus(eng):1")))
     }
 
+    @Test func quantityAlternatives() throws {
+        #expect(try ResourceQuantities.parseAlternatives("cpus:0.01|mem:32") == [ResourceQuantities(["cpus": Scalar(milli: 10)]), ResourceQuantities(["mem": 32])])
+        #expect(try ResourceQuantities.parseAlternatives("cpus:1;mem:64") == [ResourceQuantities(["cpus": 1, "mem": 64])])
+        #expect(throws: BerthError.self) { try ResourceQuantities.parseAlternatives("cpus:0.01|mem") }
+    }
+
     @Test func quantities() throws {
         let agent = try Resources.parse("cpus:4;cpus(eng):2;ports:[1-10,20-29];disks:{a,b}")
         #expect(agent.quantities == ResourceQuantities(["cpus": 6, "ports": 20, "disks": 2]))

@@ -23,6 +23,12 @@ public struct ResourceQuantities: Hashable, Sendable, CustomStringConvertible {
         amounts.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ";")
     }
 
+    /// Parses alternatives separated by `|`, as Mesos' `--min_allocatable_resources` flag reads
+    /// them: `cpus:0.01|mem:32` is "at least 0.01 cpus, or at least 32 MB of memory".
+    public static func parseAlternatives(_ text: String) throws -> [ResourceQuantities] {
+        try text.split(separator: "|").map { try parse(String($0)) }.filter { !$0.isEmpty }
+    }
+
     /// Parses `cpus:0.01;mem:32`: names and non-negative decimals only.
     public static func parse(_ text: String) throws -> ResourceQuantities {
         var result = ResourceQuantities()
