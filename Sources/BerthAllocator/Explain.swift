@@ -47,10 +47,10 @@ extension Allocator {
                     allocatable = true
                     break
                 }
+                // "Largest" by dominant share of the cluster, ties to the lower agent ID.
                 let share = slice.vector.dominantShare(inverseTotal: cycle.tree.inverseTotal)
-                if largest == nil || share > largest?.share ?? 0 || (share == largest?.share && agent.id < largest?.agent ?? agent.id) {
-                    largest = (share, slice.resources, agent.id)
-                }
+                if let current = largest, share < current.share || (share == current.share && current.agent < agent.id) { continue }
+                largest = (share, slice.resources, agent.id)
             }
             if allocatable {
                 contested.append(role)
