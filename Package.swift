@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.21.0"),
+        // Already there for async-http-client; named so the registry client's NIO imports are declared.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
     ],
     targets: [
         .target(name: "CBerthShim", linkerSettings: [.linkedLibrary("cap")]),
@@ -26,10 +28,14 @@ let package = Package(
         // <sys/xattr.h>, part of libc: for layer unpacking's extended attributes.
         .systemLibrary(name: "CXattr"),
         .target(name: "BerthCore"),
+        // Pure: a snapshot in, offers out; no clock, no I/O (DESIGN.md).
+        .target(name: "BerthAllocator", dependencies: ["BerthCore"]),
         .target(name: "BerthOCI", dependencies: ["BerthCore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "BerthImage", dependencies: [
             "BerthCore", "BerthOCI", "CZlib", "CZstd", "CXattr",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "BerthLinux", dependencies: ["BerthCore", "CBerthShim", "CSeccomp", "CCap"]),
@@ -45,15 +51,18 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "berth-bench", dependencies: [
-            "BerthCore", "BerthOCI", "BerthImage",
+            "BerthCore", "BerthOCI", "BerthImage", "BerthAllocator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "BerthTestSupport", dependencies: ["BerthCore"], path: "Tests/BerthTestSupport"),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"]),
+        .testTarget(name: "BerthAllocatorTests", dependencies: ["BerthAllocator", "BerthCore"]),
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI", "BerthCore"]),
         .testTarget(name: "BerthImageTests", dependencies: [
             "BerthTestSupport", "BerthImage", "BerthOCI", "BerthCore", "CXattr", .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "BerthLinuxTests", dependencies: ["BerthTestSupport", "BerthLinux", "BerthCore"]),
         .testTarget(name: "BerthCgroupsTests", dependencies: ["BerthTestSupport", "BerthCgroups", "BerthCore"]),

@@ -6,7 +6,7 @@ struct BerthBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "berth-bench",
         abstract: "Measure Berth against reference tools and print key=value figures.",
-        subcommands: [RunBenchmark.self, ImageUnpackBenchmark.self]
+        subcommands: [RunBenchmark.self, ImageUnpackBenchmark.self, AllocatorBenchmark.self]
     )
 }
 
