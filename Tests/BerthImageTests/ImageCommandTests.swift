@@ -209,6 +209,24 @@ struct ImageCommandTests {
         #expect(ran.stdout.contains("saved-ok"), "\(ran)")
     }
 
+    @Test func theCopyDriverServesWhereOverlayfsCannot() throws {
+        let home = try Home()
+        // What Berth writes when its scratch overlay mount fails: full trees instead of diffs.
+        try FileManager.default.createDirectory(atPath: home.root + "/snapshots", withIntermediateDirectories: true)
+        try Data("copy".utf8).write(to: URL(fileURLWithPath: home.root + "/snapshots/driver"))
+        #expect(try home.berth("image import", ["--name", "local/fixture", try ImageFixtures.layout()]).status == 0)
+        let run = try Fixtures.berth(["run", "--home", home.root, "local/fixture:multi", "--", "/bin/sh", "-c",
+                                      "cat /hello.txt; test -e /etc/hostname.orig || echo whiteout-ok; touch /mine"])
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.contains("hello from layer 2"), "\(run)")
+        #expect(home.list("containers").isEmpty)
+        #expect(Home.mounts(under: home.root).isEmpty)
+        // The second snapshot is a whole tree: the busybox files and layer 2's file together.
+        let snapshots = home.list("snapshots").filter { $0.hasPrefix("sha256-") }
+        let full = snapshots.filter { FileManager.default.fileExists(atPath: "\(home.root)/snapshots/\($0)/fs/hello.txt") }
+        #expect(full.count == 1 && FileManager.default.fileExists(atPath: "\(home.root)/snapshots/\(full[0])/fs/bin/busybox"))
+    }
+
     @Test func aHostileLayerIsRejectedAndNothingLeaksOrLingers() throws {
         let home = try Home()
         let sentinel = home.root + "/outside"

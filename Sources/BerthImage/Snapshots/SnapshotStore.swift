@@ -60,6 +60,12 @@ public struct SnapshotStore: Sendable {
         "\(home.snapshots)/\(chainID.algorithm.rawValue)-\(chainID.encoded)"
     }
 
+    /// Kept apart so that listing snapshots shows only snapshots; never deleted, because a lock
+    /// file removed while someone waits on it would let two builders in.
+    func lockPath(for chainID: Digest) -> String {
+        "\(home.snapshots)/.locks/\(chainID.algorithm.rawValue)-\(chainID.encoded).lock"
+    }
+
     public func existing(_ chainID: Digest) -> Snapshot? {
         let dir = directory(for: chainID)
         guard let data = FileManager.default.contents(atPath: dir + "/meta.json") else { return nil }
@@ -84,6 +90,7 @@ public struct SnapshotStore: Sendable {
             throw BerthError(.invalidArgument, "image \(name): its manifest lists \(manifest.layers.count) layers but its configuration \(diffIDs.count) diff IDs; the image is malformed, rebuild it")
         }
         let driver = try driver()
+        try FileManager.default.createDirectory(atPath: home.snapshots + "/.locks", withIntermediateDirectories: true)
         let chainIDs = ChainID.compute(diffIDs)
         var result: [Snapshot] = []
         for (index, layer) in manifest.layers.enumerated() {
@@ -92,7 +99,7 @@ public struct SnapshotStore: Sendable {
                 result.append(done)
                 continue
             }
-            let lock = try FileLock(path: directory(for: chainID) + ".lock")
+            let lock = try FileLock(path: lockPath(for: chainID))
             defer { withExtendedLifetime(lock) {} }
             if let done = existing(chainID) {  // another pull or run made it while we waited
                 result.append(done)

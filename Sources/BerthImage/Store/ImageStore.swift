@@ -29,7 +29,8 @@ public struct ImageRecord: Codable, Hashable, Sendable {
         self.platform = platform
         self.size = size
         self.created = created
-        self.addedAt = addedAt
+        // Whole seconds: what the ISO 8601 encoding keeps, so a record equals itself read back.
+        self.addedAt = Date(timeIntervalSince1970: addedAt.timeIntervalSince1970.rounded(.down))
     }
 
     public var id: String { configDigest.short }
