@@ -123,7 +123,9 @@ struct ImageList: ParsableCommand {
         }
         var rows = [["NAME", "IMAGE ID", "PLATFORM", "SIZE", "CREATED"]]
         for record in records {
-            rows.append([record.name, record.id, record.platform, ByteSize.format(record.size), record.created.map { String($0.prefix(19)) } ?? "-"])
+            // Docker's short spelling (busybox:latest), as users type it; --json has the full name.
+            let name = (try? ImageReference(parsing: record.name))?.familiarString ?? record.name
+            rows.append([name, record.id, record.platform, ByteSize.format(record.size), record.created.map { String($0.prefix(19)) } ?? "-"])
         }
         print(Table.render(rows), terminator: "")
     }

@@ -3,7 +3,7 @@ import BerthCore
 import Foundation
 
 struct Berth: ParsableCommand {
-    static let version = "0.1.0"
+    static let version = BerthVersion.current
 
     static let configuration = CommandConfiguration(
         commandName: "berth",

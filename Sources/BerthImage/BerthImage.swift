@@ -1,1 +1,0 @@
-// Registry client, content store and layer unpacking: see README "Images".
