@@ -209,6 +209,48 @@ struct ImageCommandTests {
         #expect(ran.stdout.contains("saved-ok"), "\(ran)")
     }
 
+    @Test func loginThenPullAndPushWithBasicAuth() throws {
+        let registry = try TestRegistry(username: "ci", password: "s3cret")
+        defer { registry.stop() }
+        try ImageFixtures.push("single", to: registry, as: "private/single")
+        let home = try Home()
+        let ref = "\(registry.host)/private/single"
+        let refused = try home.berth("image pull", [ref])
+        #expect(refused.status != 0, "\(refused)")
+        #expect(refused.stderr.contains("berth login"), "\(refused)")
+        let wrong = try Fixtures.berth(["login", "--home", home.root, "-u", "ci", "--password-stdin", registry.host], stdin: "wrong\n")
+        #expect(wrong.status == 0, "\(wrong)")
+        let denied = try home.berth("image pull", [ref])
+        #expect(denied.stderr.contains("refused the credentials"), "\(denied)")
+        let login = try Fixtures.berth(["login", "--home", home.root, "-u", "ci", "--password-stdin", registry.host], stdin: "s3cret\n")
+        #expect(login.status == 0, "\(login)")
+        let pulled = try home.berth("image pull", [ref])
+        #expect(pulled.status == 0, "\(pulled)")
+
+        // Push a local image, and an OCI layout straight from disk, then pull both back.
+        let pushed = try home.berth("image push", [ref, "\(registry.host)/private/copy:2"])
+        #expect(pushed.status == 0, "\(pushed)")
+        let example = try Fixtures.run("/bin/bash", [TestHost.packageRoot.appendingPathComponent("rootfs/image.sh").path])
+        #expect(example.status == 0, "\(example)")
+        let layoutPush = try home.berth("image push", [example.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "\(registry.host)/private/example:1"])
+        #expect(layoutPush.status == 0, "\(layoutPush)")
+        let missing = try home.berth("image push", [home.root + "/no-such-layout", "\(registry.host)/private/none:1"])
+        #expect(missing.status != 0 && missing.stderr.contains("neither a local image nor a file"), "\(missing)")
+        let other = try Home()
+        let copied = try other.berth("image pull", ["\(registry.host)/private/copy:2"])
+        #expect(copied.status != 0, "a second home has no credentials yet: \(copied)")
+        #expect(try Fixtures.berth(["login", "--home", other.root, "-u", "ci", "--password-stdin", registry.host], stdin: "s3cret\n").status == 0)
+        let back = try other.berth("image pull", ["\(registry.host)/private/copy:2"])
+        #expect(back.status == 0, "\(back)")
+        let exampleBack = try Fixtures.berth(["run", "--home", other.root, "\(registry.host)/private/example:1"])
+        #expect(exampleBack.stdout.contains("hello from"), "\(exampleBack)")
+        let original = try home.berth("image inspect", [ref]).stdout
+        let copy = try other.berth("image inspect", ["\(registry.host)/private/copy:2"]).stdout
+        struct Shape: Decodable { struct Record: Decodable { var manifestDigest: Digest }; var record: Record }
+        #expect(try JSONDecoder().decode(Shape.self, from: Data(original.utf8)).record.manifestDigest
+                == JSONDecoder().decode(Shape.self, from: Data(copy.utf8)).record.manifestDigest)
+    }
+
     @Test func theCopyDriverServesWhereOverlayfsCannot() throws {
         let home = try Home()
         // What Berth writes when its scratch overlay mount fails: full trees instead of diffs.

@@ -14,6 +14,8 @@ public final class PullProgressPrinter: @unchecked Sendable {
     private var lines: [Digest: String] = [:]
     private var drawnLines = 0
     private var lastDraw = ContinuousClock.now - .seconds(1)
+    /// When each download started and from which byte, for its rate.
+    private var starts: [Digest: (at: ContinuousClock.Instant, from: Int64)] = [:]
 
     public init(output: FileHandle, isTTY: Bool) {
         self.output = output
@@ -37,11 +39,12 @@ public final class PullProgressPrinter: @unchecked Sendable {
             write("manifest \(manifest.short): \(layers.count) layer\(layers.count == 1 ? "" : "s")\n")
         case .layerStarted(let digest, let size, let resumedFrom):
             let resumed = resumedFrom > 0 ? ", resuming at \(ByteSize.format(resumedFrom))" : ""
+            starts[digest] = (ContinuousClock.now, resumedFrom)
             write("\(digest.short): downloading \(ByteSize.format(size))\(resumed)\n")
         case .layerBytes:
             break
         case .layerDone(let digest, let size):
-            write("\(digest.short): done (\(ByteSize.format(size)))\n")
+            write("\(digest.short): done (\(ByteSize.format(size))\(rate(digest, received: size).map { ", \($0)" } ?? ""))\n")
         case .layerSkipped(let digest, _):
             write("\(digest.short): already present\n")
         }
@@ -57,6 +60,7 @@ public final class PullProgressPrinter: @unchecked Sendable {
             }
         case .layerStarted(let digest, let size, let resumedFrom):
             track(digest)
+            starts[digest] = (ContinuousClock.now, resumedFrom)
             lines[digest] = bar(digest, received: resumedFrom, size: size)
         case .layerBytes(let digest, let received, let size):
             track(digest)
@@ -85,7 +89,17 @@ public final class PullProgressPrinter: @unchecked Sendable {
         let filled = Int(fraction * Double(barWidth))
         let arrow = filled < barWidth ? ">" : ""
         let body = String(repeating: "=", count: filled) + arrow + String(repeating: " ", count: max(barWidth - filled - arrow.count, 0))
-        return "\(digest.short): [\(body)] \(ByteSize.format(received)) / \(ByteSize.format(size))"
+        let speed = rate(digest, received: received).map { "  \($0)" } ?? ""
+        return "\(digest.short): [\(body)] \(ByteSize.format(received)) / \(ByteSize.format(size))\(speed)"
+    }
+
+    /// "12.5 MiB/s" since the download started; nil before a tenth of a second has passed.
+    private func rate(_ digest: Digest, received: Int64) -> String? {
+        guard let start = starts[digest] else { return nil }
+        let elapsed = ContinuousClock.now - start.at
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        guard seconds >= 0.1 else { return nil }
+        return "\(ByteSize.format(Int64(Double(received - start.from) / seconds)))/s"
     }
 
     private func redraw() {
