@@ -1,0 +1,47 @@
+import BerthCore
+import Foundation
+
+/// The registry half of `berth-bench image`: the generated image is pushed once to a loopback
+/// registry, then pulled into a fresh store by `berth image pull` and by `skopeo copy … oci:DIR`,
+/// and unpacked through the CLI by `berth image unpack` (the same work as the library figure plus
+/// process start, store lookup and diff ID checks).
+struct ImagePullComparison {
+    let layout: String
+    let tag: String
+    let workDirectory: String
+    let runner: ChildRunner
+    let runs: Int
+
+    func measure(into report: inout Report) throws {
+        let berth = try Tool.executableDirectory() + "/berth"
+        guard FileManager.default.isExecutableFile(atPath: berth) else {
+            throw BerthError(.notFound, "\(berth) is missing: build the berth product too (swift build -c release --product berth)")
+        }
+        let skopeo = try Tool.find("skopeo")
+        let registry = try BenchRegistry(directory: workDirectory + "/registry")
+        defer { registry.stop() }
+        let ref = "\(registry.host)/bench/image:1"
+        _ = try runner.runExpectingSuccess([skopeo, "--insecure-policy", "copy", "--dest-tls-verify=false",
+                                            "oci:\(layout):\(tag)", "docker://\(ref)"], what: "skopeo copy (push)")
+        var berthPull: [Double] = [], skopeoPull: [Double] = [], berthUnpack: [Double] = []
+        for round in 0..<runs {
+            let home = "\(workDirectory)/pull-home-\(round)"
+            berthPull.append(try runner.runExpectingSuccess([berth, "image", "pull", "--home", home, ref], what: "berth image pull").wallMilliseconds)
+            let target = "\(workDirectory)/pull-unpack-\(round)"
+            berthUnpack.append(try runner.runExpectingSuccess([berth, "image", "unpack", "--home", home, ref, target],
+                                                              what: "berth image unpack").wallMilliseconds)
+            try? FileManager.default.removeItem(atPath: home)
+            try? FileManager.default.removeItem(atPath: target)
+            let copy = "\(workDirectory)/pull-skopeo-\(round)"
+            skopeoPull.append(try runner.runExpectingSuccess([skopeo, "--insecure-policy", "copy", "--src-tls-verify=false",
+                                                              "docker://\(ref)", "oci:\(copy):1"], what: "skopeo copy (pull)").wallMilliseconds)
+            try? FileManager.default.removeItem(atPath: copy)
+        }
+        guard let pull = Summary(berthPull), let reference = Summary(skopeoPull), let unpack = Summary(berthUnpack) else { return }
+        report.add("pull_berth_ms", milliseconds: pull.median)
+        report.add("pull_skopeo_ms", milliseconds: reference.median)
+        report.add("pull_ratio_skopeo", String(format: "%.3f", pull.median / reference.median))
+        report.add("pull_goal_met", pull.median <= reference.median ? "yes" : "no")
+        report.add("unpack_berth_cli_ms", milliseconds: unpack.median)
+    }
+}
