@@ -68,25 +68,38 @@ struct ImageUnpackBenchmark: ParsableCommand {
         defer { outputs.removeAll() }
 
         var berthTimes: [Double] = [], tarTimes: [Double] = [], umociTimes: [Double] = []
+        // CPU time (user + system, all threads and children): steadier than wall time on a shared host.
+        var berthCPU: [Double] = [], tarCPU: [Double] = [], umociCPU: [Double] = []
         var report: UnpackReport?
         for round in 0..<(warmup + runs) {
             let timed = round >= warmup
             let berth = try timeBerth(layers, fixture: fixture, into: outputs.next("berth-\(round)"))
             report = berth.last
-            if timed { berthTimes.append(berth.milliseconds) }
+            if timed {
+                berthTimes.append(berth.milliseconds)
+                berthCPU.append(berth.cpuMilliseconds)
+            }
             if berthOnly { continue }
 
             let tarOutput = try outputs.next("tar-\(round)")
-            var tarNanoseconds: UInt64 = 0
+            var tarNanoseconds: UInt64 = 0, tarCPUNanoseconds: UInt64 = 0
             for layer in layers {
-                tarNanoseconds += try runner.runExpectingSuccess([tar, "-xzf", fixture.blobPath(layer.digest), "-C", tarOutput], what: "tar -xzf").wallNanoseconds
+                let tarRun = try runner.runExpectingSuccess([tar, "-xzf", fixture.blobPath(layer.digest), "-C", tarOutput], what: "tar -xzf")
+                tarNanoseconds += tarRun.wallNanoseconds
+                tarCPUNanoseconds += tarRun.cpuNanoseconds
             }
-            if timed { tarTimes.append(Double(tarNanoseconds) / 1e6) }
+            if timed {
+                tarTimes.append(Double(tarNanoseconds) / 1e6)
+                tarCPU.append(Double(tarCPUNanoseconds) / 1e6)
+            }
 
             // umoci wants to create its bundle directory itself.
             let bundle = try outputs.next("umoci-\(round)", create: false)
             let umociRun = try runner.runExpectingSuccess([umoci, "unpack", "--image", "\(fixture.layout):\(UnpackImageFixture.tag)", bundle], what: "umoci unpack")
-            if timed { umociTimes.append(umociRun.wallMilliseconds) }
+            if timed {
+                umociTimes.append(umociRun.wallMilliseconds)
+                umociCPU.append(umociRun.cpuMilliseconds)
+            }
         }
 
         var lines = Report()
@@ -103,11 +116,14 @@ struct ImageUnpackBenchmark: ParsableCommand {
         lines.add("unpack_berth_ms", milliseconds: berth.median)
         lines.add("unpack_berth_min_ms", milliseconds: berth.min)
         lines.add("unpack_berth_max_ms", milliseconds: berth.max)
+        if let cpu = Summary(berthCPU) { lines.add("unpack_berth_cpu_ms", milliseconds: cpu.median) }
         if let tarSummary = Summary(tarTimes), let umociSummary = Summary(umociTimes) {
             lines.add("unpack_tar_ms", milliseconds: tarSummary.median)
             lines.add("unpack_tar_min_ms", milliseconds: tarSummary.min)
+            if let cpu = Summary(tarCPU) { lines.add("unpack_tar_cpu_ms", milliseconds: cpu.median) }
             lines.add("unpack_umoci_ms", milliseconds: umociSummary.median)
             lines.add("unpack_umoci_min_ms", milliseconds: umociSummary.min)
+            if let cpu = Summary(umociCPU) { lines.add("unpack_umoci_cpu_ms", milliseconds: cpu.median) }
             let ratio = berth.median / tarSummary.median
             lines.add("ratio_tar", String(format: "%.3f", ratio))
             lines.add("ratio_umoci", String(format: "%.3f", berth.median / umociSummary.median))
@@ -118,8 +134,9 @@ struct ImageUnpackBenchmark: ParsableCommand {
     }
 
     /// LayerUnpacker over every layer in order, timed on the monotonic clock.
-    private func timeBerth(_ layers: [Descriptor], fixture: UnpackImageFixture, into output: String) throws -> (milliseconds: Double, last: UnpackReport?) {
+    private func timeBerth(_ layers: [Descriptor], fixture: UnpackImageFixture, into output: String) throws -> (milliseconds: Double, cpuMilliseconds: Double, last: UnpackReport?) {
         let unpacker = LayerUnpacker(logger: Logger(label: "berth-bench.unpack"))
+        let cpuStart = Self.processCPUNanoseconds()
         let start = ChildRunner.monotonicNanoseconds()
         var last: UnpackReport?
         for (index, layer) in layers.enumerated() {
@@ -129,7 +146,15 @@ struct ImageUnpackBenchmark: ParsableCommand {
             last = try unpacker.apply(LayerSource(path: fixture.blobPath(layer.digest), compression: compression, imageName: "bench",
                                                   layerIndex: index, layerCount: layers.count, digest: layer.digest), to: output)
         }
-        return (Double(ChildRunner.monotonicNanoseconds() - start) / 1e6, last)
+        let wall = Double(ChildRunner.monotonicNanoseconds() - start) / 1e6
+        return (wall, Double(Self.processCPUNanoseconds() - cpuStart) / 1e6, last)
+    }
+
+    /// User + system time of this process, all threads (the decompression thread included).
+    private static func processCPUNanoseconds() -> UInt64 {
+        var usage = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+        return ChildRunner.nanoseconds(usage.ru_utime) + ChildRunner.nanoseconds(usage.ru_stime)
     }
 }
 
