@@ -69,6 +69,31 @@ import Testing
         #expect(box.lstat("usr/bin/tool")?.st_ino == box.lstat("bin/tool")?.st_ino)
     }
 
+    /// The agent applies each layer onto an overlayfs merged mount of the ones below: deletions
+    /// there must become overlay whiteouts in the upper directory, not fail.
+    @Test func appliesOntoAnOverlayMount() throws {
+        let box = try UnpackSandbox()
+        let lower = box.scratch.path + "/lower", upper = box.scratch.path + "/upper", work = box.scratch.path + "/work"
+        for directory in [lower, upper, work] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        }
+        try Compressor.shell("mkdir -p '\(lower)/app/sub' && echo old > '\(lower)/app/old' && echo gone > '\(lower)/gone' && echo d > '\(lower)/app/sub/deep'")
+        try Compressor.shell("mount -t overlay overlay -o lowerdir='\(lower)',upperdir='\(upper)',workdir='\(work)' '\(box.root)'")
+        defer { _ = try? Compressor.shell("umount '\(box.root)'") }
+        var tar = TarBuilder()
+        tar.file(".wh.gone")
+        tar.directory("app/")
+        tar.file("app/.wh..wh..opq")
+        tar.file("app/new", "new")
+        try box.apply([tar.finished()])
+        #expect(!box.exists("gone") && !box.exists("app/old") && !box.exists("app/sub"))
+        #expect(box.read("app/new") == "new")
+        var info = stat()
+        #expect(Glibc.lstat(upper + "/gone", &info) == 0 && info.st_mode & S_IFMT == S_IFCHR && info.st_rdev == 0,
+                "an overlay whiteout in the upper directory")
+        #expect(FileManager.default.fileExists(atPath: lower + "/gone"), "the lower layer is untouched")
+    }
+
     @Test func aFullDiskSaysSo() throws {
         let box = try UnpackSandbox()
         try Compressor.shell("mount -t tmpfs -o size=1m berth-unpack-test '\(box.root)'")
