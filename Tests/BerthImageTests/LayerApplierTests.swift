@@ -3,6 +3,7 @@ import BerthOCI
 import BerthTestSupport
 import CXattr
 import Foundation
+import Glibc
 import Testing
 @testable import BerthImage
 
@@ -66,6 +67,58 @@ import Testing
         upper.hardlink("usr/bin/tool", to: "/bin/tool")
         try box.apply([lower.finished(), upper.finished()])
         #expect(box.lstat("usr/bin/tool")?.st_ino == box.lstat("bin/tool")?.st_ino)
+    }
+
+    /// The agent applies each layer onto an overlayfs merged mount of the ones below: deletions
+    /// there must become overlay whiteouts in the upper directory, not fail.
+    @Test func appliesOntoAnOverlayMount() throws {
+        let box = try UnpackSandbox()
+        let lower = box.scratch.path + "/lower", upper = box.scratch.path + "/upper", work = box.scratch.path + "/work"
+        for directory in [lower, upper, work] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        }
+        try Compressor.shell("mkdir -p '\(lower)/app/sub' && echo old > '\(lower)/app/old' && echo gone > '\(lower)/gone' && echo d > '\(lower)/app/sub/deep'")
+        try Compressor.shell("mount -t overlay overlay -o lowerdir='\(lower)',upperdir='\(upper)',workdir='\(work)' '\(box.root)'")
+        defer { _ = try? Compressor.shell("umount '\(box.root)'") }
+        var tar = TarBuilder()
+        tar.file(".wh.gone")
+        tar.directory("app/")
+        tar.file("app/.wh..wh..opq")
+        tar.file("app/new", "new")
+        try box.apply([tar.finished()])
+        #expect(!box.exists("gone") && !box.exists("app/old") && !box.exists("app/sub"))
+        #expect(box.read("app/new") == "new")
+        var info = stat()
+        #expect(Glibc.lstat(upper + "/gone", &info) == 0 && info.st_mode & S_IFMT == S_IFCHR && info.st_rdev == 0,
+                "an overlay whiteout in the upper directory")
+        #expect(FileManager.default.fileExists(atPath: lower + "/gone"), "the lower layer is untouched")
+    }
+
+    @Test func aFullDiskSaysSo() throws {
+        let box = try UnpackSandbox()
+        try Compressor.shell("mount -t tmpfs -o size=1m berth-unpack-test '\(box.root)'")
+        defer { _ = try? Compressor.shell("umount '\(box.root)'") }
+        var tar = TarBuilder()
+        tar.file("big", bytes: [UInt8](repeating: 7, count: 3 << 20))
+        do {
+            try box.apply([tar.finished()], compression: .gzip)
+            Issue.record("3 MiB fit on a 1 MiB tmpfs")
+        } catch let error as BerthError {
+            #expect(error.message.hasPrefix("disk full while unpacking image 127.0.0.1:5000/test:1, layer 1/1"), "\(error.message)")
+            #expect(error.message.contains("entry \"big\": write: ENOSPC"), "\(error.message)")
+        }
+    }
+
+    @Test func absoluteHardlinkTargetsNameTheImagesFile() throws {
+        let box = try UnpackSandbox()
+        var lower = TarBuilder()
+        lower.file("etc/passwd", "root:x:0:0::/root:/bin/sh\n")
+        var upper = TarBuilder()
+        upper.hardlink("passwd-link", to: "/etc/passwd")
+        try box.apply([lower.finished(), upper.finished()])
+        #expect(box.lstat("passwd-link")?.st_ino == box.lstat("etc/passwd")?.st_ino)
+        var host = stat()
+        #expect(Glibc.lstat("/etc/passwd", &host) == 0 && host.st_ino != box.lstat("passwd-link")?.st_ino)
     }
 
     @Test func whiteoutsDeleteLowerEntries() throws {

@@ -1,8 +1,9 @@
 import Foundation
 import Glibc
 
-/// Names, types, modes, owners, link targets and file contents of a tree, for comparing two
-/// unpacks of the same image. Times are left out: tools differ in what they keep.
+/// Names, types, modes, owners, link targets, file contents and modification times of a tree,
+/// for comparing two unpacks of the same image. Directories' times are left out: later entries
+/// and whiteouts change them, and tools differ in whether they restore them afterwards.
 struct TreeSnapshot: Equatable {
     var entries: [String: String] = [:]
 
@@ -17,16 +18,17 @@ struct TreeSnapshot: Equatable {
             var info = stat()
             guard lstat(full, &info) == 0 else { throw CocoaError(.fileReadUnknown) }
             var description = "mode=\(String(info.st_mode, radix: 8)) uid=\(info.st_uid) gid=\(info.st_gid)"
+            let mtime = " mtime=\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
             switch info.st_mode & S_IFMT {
             case S_IFDIR:
                 entries[path] = description
                 try walk(root, relative: path)
                 continue
             case S_IFLNK:
-                description += " link=\(try FileManager.default.destinationOfSymbolicLink(atPath: full))"
+                description += " link=\(try FileManager.default.destinationOfSymbolicLink(atPath: full))" + mtime
             case S_IFREG:
                 let data = try Data(contentsOf: URL(fileURLWithPath: full))
-                description += " size=\(data.count) hash=\(data.hashValue)"
+                description += " size=\(data.count) hash=\(data.hashValue)" + mtime
             case S_IFCHR, S_IFBLK:
                 description += " rdev=\(info.st_rdev)"
             default:
