@@ -5,11 +5,12 @@ import BerthOCI
 import Foundation
 import Logging
 
-/// `berth-bench image-unpack`: LayerUnpacker against `tar -xzf` and `umoci unpack` on the same image.
+/// `berth-bench image`: LayerUnpacker against `tar -xzf` and `umoci unpack` on the same image,
+/// then `berth image pull` against `skopeo copy` from a loopback registry.
 struct ImageUnpackBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "image-unpack",
-        abstract: "Time LayerUnpacker against tar -xzf and umoci unpack on the same OCI image.",
+        commandName: "image",
+        abstract: "Time unpacking (berth vs tar -xzf vs umoci unpack) and pulling (berth vs skopeo) of the same OCI image.",
         discussion: """
             Generates (once, in --work) an OCI layout of 5 gzip layers, about 200 MiB and 10,000 \
             files unpacked, with deterministic content. Then, round by round after untimed warm-up \
@@ -20,8 +21,11 @@ struct ImageUnpackBenchmark: ParsableCommand {
             free inode right after many were deleted (recently_deleted), which would charge one \
             step for the deletions of the one before. With --tmpfs they go on a tmpfs mounted over \
             the output directory and are removed after each step. Prints key=value lines: medians, \
-            min and max in ms and the ratios of the medians. Needs root (owners are restored, \
-            tmpfs is mounted) and umoci.
+            min and max in ms and the ratios of the medians. Then the image is pushed to a \
+            docker-registry on loopback and pulled --runs times into a fresh store by `berth image \
+            pull` and into a fresh OCI layout by `skopeo copy`, and unpacked once per run by `berth \
+            image unpack` (the CLI, end to end). Needs root (owners are restored, tmpfs is \
+            mounted), umoci, docker-registry and skopeo, and the berth binary beside berth-bench.
             """)
 
     /// The issue's target: berth at most this multiple of tar's time.
@@ -38,6 +42,9 @@ struct ImageUnpackBenchmark: ParsableCommand {
 
     @Flag(help: "Time berth only (for profiling).")
     var berthOnly = false
+
+    @Flag(help: "Skip the registry part (pull timings).")
+    var skipPull = false
 
     @Flag(help: "Unpack onto a tmpfs instead of the work directory's file system.")
     var tmpfs = false
@@ -103,7 +110,8 @@ struct ImageUnpackBenchmark: ParsableCommand {
         }
 
         var lines = Report()
-        lines.add("benchmark", "image-unpack")
+        lines.add("benchmark", "image")
+        lines.add("load_average", Tool.loadAverage())
         lines.add("runs", runs)
         lines.add("warmup_runs", warmup)
         lines.add("cpus", ProcessInfo.processInfo.activeProcessorCount)
@@ -129,6 +137,12 @@ struct ImageUnpackBenchmark: ParsableCommand {
             lines.add("ratio_umoci", String(format: "%.3f", berth.median / umociSummary.median))
             lines.add("goal_ratio_tar", String(Self.goalRatio))
             lines.add("goal_met", ratio <= Self.goalRatio ? "yes" : "no")
+            lines.add("goal_ratio_umoci", "0.3")
+            lines.add("goal_umoci_met", berth.median / umociSummary.median <= 0.3 ? "yes" : "no")
+        }
+        if !berthOnly && !skipPull {
+            try ImagePullComparison(layout: fixture.layout, tag: UnpackImageFixture.tag, workDirectory: workDirectory,
+                                    runner: runner, runs: runs).measure(into: &lines)
         }
         lines.print()
     }

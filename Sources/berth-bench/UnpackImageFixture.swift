@@ -2,7 +2,7 @@ import BerthCore
 import BerthOCI
 import Foundation
 
-/// The image `berth-bench image-unpack` unpacks: an OCI layout of gzip layers with deterministic
+/// The image `berth-bench image` unpacks: an OCI layout of gzip layers with deterministic
 /// content, about 200 MiB and 10,000 files unpacked, written once into the work directory.
 struct UnpackImageFixture {
     static let tag = "bench"
