@@ -24,18 +24,23 @@ struct ImagePullComparison {
         _ = try runner.runExpectingSuccess([skopeo, "--insecure-policy", "copy", "--dest-tls-verify=false",
                                             "oci:\(layout):\(tag)", "docker://\(ref)"], what: "skopeo copy (push)")
         var berthPull: [Double] = [], skopeoPull: [Double] = [], berthUnpack: [Double] = []
+        // Trees are removed only at the end: ext4 is slow to create files right after many were
+        // deleted (see the unpack section of docs/benchmarks.md), which would charge the next run.
+        let targets = "\(workDirectory)/pull-runs"
+        try FileManager.default.createDirectory(atPath: targets, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: targets) }
         for round in 0..<runs {
-            let home = "\(workDirectory)/pull-home-\(round)"
+            sync()
+            let home = "\(targets)/home-\(round)"
             berthPull.append(try runner.runExpectingSuccess([berth, "image", "pull", "--home", home, ref], what: "berth image pull").wallMilliseconds)
-            let target = "\(workDirectory)/pull-unpack-\(round)"
+            let target = "\(targets)/unpacked-\(round)"
+            sync()
             berthUnpack.append(try runner.runExpectingSuccess([berth, "image", "unpack", "--home", home, ref, target],
                                                               what: "berth image unpack").wallMilliseconds)
-            try? FileManager.default.removeItem(atPath: home)
-            try? FileManager.default.removeItem(atPath: target)
-            let copy = "\(workDirectory)/pull-skopeo-\(round)"
+            sync()
+            let copy = "\(targets)/skopeo-\(round)"
             skopeoPull.append(try runner.runExpectingSuccess([skopeo, "--insecure-policy", "copy", "--src-tls-verify=false",
                                                               "docker://\(ref)", "oci:\(copy):1"], what: "skopeo copy (pull)").wallMilliseconds)
-            try? FileManager.default.removeItem(atPath: copy)
         }
         guard let pull = Summary(berthPull), let reference = Summary(skopeoPull), let unpack = Summary(berthUnpack) else { return }
         report.add("pull_berth_ms", milliseconds: pull.median)
