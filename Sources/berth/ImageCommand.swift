@@ -117,7 +117,7 @@ struct ImageList: ParsableCommand {
     func run() throws {
         let records = try ImageStore(home: homeOptions.resolved).all()
         if json {
-            FileHandle.standardOutput.write(try JSONEncoder.pretty.encode(records))
+            FileHandle.standardOutput.write(try JSONEncoder.berth.encode(records))
             print()
             return
         }
@@ -149,7 +149,7 @@ struct ImageInspect: ParsableCommand {
         let images = try LocalImages(home: homeOptions.resolved, logger: Logs.bootstrap(level: nil))
         let record = try images.require(reference)
         let inspection = Inspection(record: record, manifest: try images.manifest(of: record), configuration: try images.configuration(of: record))
-        FileHandle.standardOutput.write(try JSONEncoder.pretty.encode(inspection))
+        FileHandle.standardOutput.write(try JSONEncoder.berth.encode(inspection))
         print()
     }
 }
@@ -210,15 +210,6 @@ struct ImageUnpack: ParsableCommand {
 extension LocalImages.CollectionReport {
     var summary: String {
         "freed \(ByteSize.format(bytes)): \(blobs) blobs, \(snapshots) unpacked layers, \(containers) container leftovers"
-    }
-}
-
-extension JSONEncoder {
-    static var pretty: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
     }
 }
 

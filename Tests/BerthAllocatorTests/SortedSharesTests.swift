@@ -1,3 +1,4 @@
+import BerthCore
 @testable import BerthAllocator
 import Testing
 

@@ -132,7 +132,8 @@ enum AtomicFile {
 }
 
 extension JSONEncoder {
-    static var berth: JSONEncoder {
+    /// Sorted, indented, ISO 8601 dates: Berth's state files and `--json` output, diffable.
+    public static var berth: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
