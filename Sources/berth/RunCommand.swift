@@ -87,6 +87,9 @@ struct RunCommand: ParsableCommand {
     }
 
     func validate() throws {
+        for entry in env where !entry.contains("=") {
+            throw ValidationError("--env \(entry): write KEY=VALUE")
+        }
         if rootfs == nil {
             guard let image = command.first, image != "--" else {
                 throw ValidationError("no image given: berth run [options] IMAGE [CMD...], or --rootfs DIR -- CMD")
@@ -120,9 +123,6 @@ struct RunCommand: ParsableCommand {
         }
         config.network = mode
         config.hostname = hostname
-        for entry in env where !entry.contains("=") {
-            throw ValidationError("--env \(entry): write KEY=VALUE")
-        }
         config.env = image?.env ?? env
         config.workingDirectory = image?.workingDirectory ?? workdir ?? "/"
         config.user = image?.user ?? user
