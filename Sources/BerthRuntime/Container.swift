@@ -42,19 +42,21 @@ public final class Container: @unchecked Sendable {
     public let hostname: String
     private let cgroups: CgroupManager
     private let seccompCache: SeccompProgramCache
+    private let seccompDiskCache: SeccompDiskCache?
     private let stateRoot: String
     private let logger: Logger
     private var state = State.created
     private var cgroup: Cgroup?
 
     public init(id: String = Container.newID(), configuration: ContainerConfiguration, cgroups: CgroupManager,
-                seccompCache: SeccompProgramCache = .shared, stateRoot: String = Container.defaultStateRoot,
+                seccompCache: SeccompProgramCache = .shared, seccompDiskCache: SeccompDiskCache? = SeccompDiskCache(), stateRoot: String = Container.defaultStateRoot,
                 logger: Logger = Logger(label: "berth.runtime")) {
         self.id = id
         self.configuration = configuration
         self.hostname = configuration.hostname ?? String(id.prefix(12))
         self.cgroups = cgroups
         self.seccompCache = seccompCache
+        self.seccompDiskCache = seccompDiskCache
         self.stateRoot = stateRoot
         var logger = logger
         logger[metadataKey: "container"] = "\(id.prefix(12))"
@@ -125,13 +127,18 @@ public final class Container: @unchecked Sendable {
         case .unconfined:
             seccomp = nil
         case .default:
-            seccomp = try seccompCache.program(for: SeccompProfile.dockerDefault.filterSpec(capabilities: Set(capabilities.names)))
+            seccomp = try seccompProgram(for: SeccompProfile.dockerDefault.filterSpec(capabilities: Set(capabilities.names)))
         case .profile(let path):
             let profile = try SeccompProfile.load(path: path)
-            seccomp = try seccompCache.program(for: profile.filterSpec(capabilities: Set(capabilities.names)))
+            seccomp = try seccompProgram(for: profile.filterSpec(capabilities: Set(capabilities.names)))
         }
         return ContainerPlan(configuration: configuration, hostname: hostname, user: user, capabilities: capabilities,
                              seccomp: seccomp, host: .init(cgroupVersion: cgroups.version, stateDirectory: stateDirectory))
+    }
+
+    private func seccompProgram(for spec: SeccompFilterSpec) throws -> SeccompProgram {
+        guard let seccompDiskCache else { return try seccompCache.program(for: spec) }
+        return try seccompDiskCache.program(for: spec, memory: seccompCache)
     }
 
     /// hostname, hosts and resolv.conf live on the host and are bind-mounted in, as in Docker.
