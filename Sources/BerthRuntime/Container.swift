@@ -95,17 +95,28 @@ public final class Container: @unchecked Sendable {
             try writeStateFiles()
             let cgroup = try cgroups.create(name: "berth-\(id)", limits: configuration.limits)
             self.cgroup = cgroup
-            let process = try Launcher.spawn(spec)
+            let process = try Launcher.spawn(spec, cgroupDirectory: cgroup.cloneTarget)
             state = .running(process)
+            if !process.startedInCgroup {
+                do {
+                    try cgroup.addProcess(process.pid)
+                } catch {
+                    // Never released, the child exits at its release point; a setup step that
+                    // failed first (it may run before the move) explains more than the move does.
+                    process.abort()
+                    try process.awaitExec()
+                    throw error
+                }
+            }
             do {
-                try cgroup.addProcess(process.pid)
+                try process.release()
             } catch {
-                process.signal(SIGKILL)
+                try process.awaitExec()
                 throw error
             }
-            try process.release()
             try process.awaitExec()
-            logger.debug("started", metadata: ["pid": "\(process.pid)", "cgroup": "\(cgroup.paths.joined(separator: ","))"])
+            logger.debug("started", metadata: ["pid": "\(process.pid)", "cgroup": "\(cgroup.paths.joined(separator: ","))",
+                                               "cloned_into_cgroup": "\(process.startedInCgroup)"])
         } catch {
             if case .running(let process) = state { _ = try? process.wait() }
             state = .exited(ContainerExit(status: .exited(125), oomKilled: false, memoryLimit: nil))
