@@ -47,6 +47,8 @@ public final class Container: @unchecked Sendable {
     private let logger: Logger
     private var state = State.created
     private var cgroup: Cgroup?
+    /// Whether the kernel started the process in its cgroup (clone3 on v2) rather than Berth moving it.
+    public private(set) var clonedIntoCgroup = false
 
     public init(id: String = Container.newID(), configuration: ContainerConfiguration, cgroups: CgroupManager,
                 seccompCache: SeccompProgramCache = .shared, seccompDiskCache: SeccompDiskCache? = SeccompDiskCache(), stateRoot: String = Container.defaultStateRoot,
@@ -97,6 +99,7 @@ public final class Container: @unchecked Sendable {
             self.cgroup = cgroup
             let process = try Launcher.spawn(spec, cgroupDirectory: cgroup.cloneTarget)
             state = .running(process)
+            clonedIntoCgroup = process.startedInCgroup
             if !process.startedInCgroup {
                 do {
                     try cgroup.addProcess(process.pid)
