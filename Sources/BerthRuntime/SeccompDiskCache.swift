@@ -10,7 +10,7 @@ import Logging
 ///
 /// A file is named by a digest of everything the program depends on (the resolved filter, which
 /// already reflects the profile, the granted capabilities, the architecture and the kernel's
-/// `minKernel` conditions; the libseccomp version; the native architecture) and carries that
+/// `minKernel` conditions; the libseccomp and Berth versions; the native architecture) and carries that
 /// key and a digest of its instructions, so a truncated, corrupt or misplaced file is detected,
 /// ignored and rewritten. Files are written to a temporary name and renamed into place, so a
 /// reader sees a whole file or none.
@@ -18,7 +18,8 @@ public struct SeccompDiskCache: Sendable {
     public let directory: String
     private let logger: Logger
 
-    /// Bumped when the file layout or the key's inputs change.
+    /// Bumped when the file layout, the key's inputs or the way `SeccompCompiler` builds a
+    /// program change without a new Berth version (the version is part of the key too).
     static let formatVersion: UInt32 = 1
     static let magic = Array("BERTHBPF".utf8)
     /// magic, format version, instruction count, key digest, program digest.
@@ -46,7 +47,7 @@ public struct SeccompDiskCache: Sendable {
 
     static func keyDigest(for spec: SeccompFilterSpec) -> Digest {
         var bytes = spec.canonicalBytes
-        bytes += Array("format=\(formatVersion)\nlibseccomp=\(SeccompCompiler.libseccompVersion)\narch=\(SeccompCompiler.nativeArchitecture)\n".utf8)
+        bytes += Array("format=\(formatVersion)\nberth=\(BerthVersion.current)\nlibseccomp=\(SeccompCompiler.libseccompVersion)\narch=\(SeccompCompiler.nativeArchitecture)\n".utf8)
         return Digest.sha256(of: bytes)
     }
 
