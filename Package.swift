@@ -43,7 +43,7 @@ let package = Package(
             "BerthCore", "BerthLinux", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "BerthRuntime", dependencies: [
-            "BerthCore", "BerthLinux", "BerthCgroups", .product(name: "Logging", package: "swift-log"),
+            "BerthCore", "BerthOCI", "BerthLinux", "BerthCgroups", .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "berth", dependencies: [
             "BerthCore", "BerthRuntime", "BerthCgroups", "BerthLinux", "BerthOCI", "BerthImage",

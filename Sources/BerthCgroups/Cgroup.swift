@@ -112,6 +112,9 @@ public protocol Cgroup: Sendable {
     var version: CgroupVersion { get }
     /// Absolute directories, for logs and tests.
     var paths: [String] { get }
+    /// The directory a process can be cloned straight into (clone3 with CLONE_INTO_CGROUP):
+    /// the cgroup on v2, nil on v1, where a clone can only land in one hierarchy.
+    var cloneTarget: String? { get }
     /// Moves the process (all its threads) into the cgroup, in every hierarchy on v1.
     func addProcess(_ pid: Int32) throws
     func processes() throws -> [Int32]

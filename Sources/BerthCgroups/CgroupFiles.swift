@@ -95,6 +95,15 @@ enum CgroupFiles {
         }
     }
 
+    /// One rmdir: true when the cgroup is gone afterwards (removed now, or already missing).
+    static func removeIfEmpty(_ path: String) -> Bool {
+        while rmdir(path) != 0 {
+            if errno == EINTR { continue }
+            return errno == ENOENT
+        }
+        return true
+    }
+
     /// The pids listed in a cgroup.procs file.
     static func pids(in text: String) -> [Int32] {
         text.split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }

@@ -98,6 +98,8 @@ struct CgroupV1: Cgroup {
         return seen
     }
 
+    var cloneTarget: String? { nil }
+
     func addProcess(_ pid: Int32) throws {
         for path in paths {
             do {

@@ -138,6 +138,7 @@ struct CgroupV2: Cgroup {
 
     var version: CgroupVersion { .v2 }
     var paths: [String] { [path] }
+    var cloneTarget: String? { path }
 
     func addProcess(_ pid: Int32) throws {
         do {

@@ -39,6 +39,10 @@ enum CgroupTeardown {
     /// killAll, wait for the cgroup to empty, remove every directory (nested cgroups first).
     static func destroy(_ cgroup: some Cgroup, listing: () throws -> [Int32]) throws {
         guard cgroup.paths.contains(where: CgroupFiles.exists) else { return }
+        // Usually the container's processes are gone and it made no cgroups of its own: then a
+        // plain rmdir succeeds and the kill, list and wait rounds below are not needed. EBUSY
+        // (processes left, or nested cgroups) or anything else falls through to them.
+        if cgroup.paths.allSatisfy(CgroupFiles.removeIfEmpty) { return }
         try cgroup.killAll()
         try waitUntilEmpty(cgroup.name, listing: listing)
         for path in cgroup.paths {

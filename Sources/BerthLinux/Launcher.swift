@@ -78,6 +78,10 @@ public struct LaunchSpec: Sendable {
     public var newSession = true
     /// Signal sent to the child when the launching thread dies; 0 for none.
     public var parentDeathSignal: Int32 = 0
+    /// Run the setup ops before waiting for `release()` rather than after, so they overlap the
+    /// caller's move of the child into its cgroup. Only when no op depends on the cgroup
+    /// namespace (a cgroup2 mount does); the namespace is still entered after the release.
+    public var setupBeforeRelease = false
 
     public init() {}
 }
@@ -128,13 +132,16 @@ public final class SpawnedProcess: @unchecked Sendable {
     public let pid: Int32
     /// A pidfd for the child: pollable for its exit and safe to signal (no pid reuse race).
     public let pidfd: Int32
+    /// The clone put it into its cgroup already (clone3 with CLONE_INTO_CGROUP): no move needed.
+    public let startedInCgroup: Bool
     private var releaseFD: Int32
     private var errorFD: Int32
     private var reaped = false
 
-    init(pid: Int32, pidfd: Int32, releaseFD: Int32, errorFD: Int32) {
+    init(pid: Int32, pidfd: Int32, startedInCgroup: Bool, releaseFD: Int32, errorFD: Int32) {
         self.pid = pid
         self.pidfd = pidfd
+        self.startedInCgroup = startedInCgroup
         self.releaseFD = releaseFD
         self.errorFD = errorFD
     }
@@ -145,14 +152,21 @@ public final class SpawnedProcess: @unchecked Sendable {
         if pidfd >= 0 { close(pidfd) }
     }
 
-    /// Lets the child run its setup (call once it is in its cgroup).
+    /// Lets the child run its setup (call once it is in its cgroup). EPIPE when the child has
+    /// already exited, as after a failed setup step: `awaitExec()` then says which.
     public func release() throws {
-        var go: UInt8 = 1
-        let written = write(releaseFD, &go, 1)
+        guard releaseFD >= 0 else { throw SystemError("release the container process", errno: EBADF) }
+        let result = berth_release(releaseFD)
         let err = errno
         close(releaseFD)
         releaseFD = -1
-        if written != 1 { throw SystemError("release the container process", errno: err) }
+        if result != 0 { throw SystemError("release the container process", errno: err) }
+    }
+
+    /// Tells the child never to go on: it exits with 125 at its release point, without exec.
+    public func abort() {
+        if releaseFD >= 0 { close(releaseFD) }
+        releaseFD = -1
     }
 
     /// Waits until the child has exec'd its command or failed a setup step.
@@ -211,8 +225,10 @@ public final class SpawnedProcess: @unchecked Sendable {
 }
 
 public enum Launcher {
-    /// Clones the child described by `spec`. It stays parked until `release()`.
-    public static func spawn(_ spec: LaunchSpec) throws -> SpawnedProcess {
+    /// Clones the child described by `spec`. It stays parked until `release()` (after its setup
+    /// ops, with `spec.setupBeforeRelease`). With `cgroupDirectory` (cgroup v2), the kernel starts
+    /// it in that cgroup when it can (`startedInCgroup`); otherwise the caller must move it.
+    public static func spawn(_ spec: LaunchSpec, cgroupDirectory: String? = nil) throws -> SpawnedProcess {
         guard let first = spec.argv.first, !first.isEmpty else {
             throw BerthError(.invalidArgument, "no command given: say what to run after --")
         }
@@ -237,6 +253,10 @@ public enum Launcher {
             boundingKeep = (0...CapabilitySet.lastCapability).map { bounding.values.contains($0) ? 1 : 0 }
         }
         let filter = spec.seccomp?.bytes ?? []
+        // Opened only for the clone; an fd that fails to open just means the caller moves the child.
+        let cgroupFD = cgroupDirectory.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+        defer { if cgroupFD >= 0 { close(cgroupFD) } }
+        var inCgroup: Int32 = 0
 
         var release: Int32 = -1
         var errors: Int32 = -1
@@ -249,6 +269,8 @@ public enum Launcher {
                                 var config = berth_spawn_config()
                                 config.clone_flags = spec.namespaces.subtracting(.cgroup).rawValue
                                 config.unshare_cgroup = spec.namespaces.contains(.cgroup) ? 1 : 0
+                                config.cgroup_fd = cgroupFD
+                                config.setup_before_release = spec.setupBeforeRelease ? 1 : 0
                                 config.new_session = spec.newSession ? 1 : 0
                                 config.parent_death_signal = spec.parentDeathSignal
                                 config.stdio = (spec.stdio[0] ?? -1, spec.stdio[1] ?? -1, spec.stdio[2] ?? -1)
@@ -267,7 +289,7 @@ public enum Launcher {
                                 config.no_new_privs = spec.noNewPrivileges ? 1 : 0
                                 config.seccomp_filter = filter.isEmpty ? nil : filterBytes.baseAddress
                                 config.seccomp_filter_len = filter.count / 8
-                                return berth_spawn(&config, &release, &errors)
+                                return berth_spawn(&config, &release, &errors, &inCgroup)
                             }
                         }
                     }
@@ -276,7 +298,7 @@ public enum Launcher {
         }
         guard pid > 0 else { throw SystemError("clone the container process", errno: errno) }
         let pidfd = berth_pidfd_open(pid)
-        return SpawnedProcess(pid: pid, pidfd: pidfd, releaseFD: release, errorFD: errors)
+        return SpawnedProcess(pid: pid, pidfd: pidfd, startedInCgroup: inCgroup != 0, releaseFD: release, errorFD: errors)
     }
 }
 

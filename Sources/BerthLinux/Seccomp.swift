@@ -83,6 +83,16 @@ public struct SeccompProgram: Sendable, Hashable {
 }
 
 public enum SeccompCompiler {
+    /// The libseccomp this process loaded, "2.5.4": a compiled program depends on it (syscall
+    /// tables, code generation), so on-disk caches key on it.
+    public static var libseccompVersion: String {
+        guard let version = seccomp_version() else { return "unknown" }
+        return "\(version.pointee.major).\(version.pointee.minor).\(version.pointee.micro)"
+    }
+
+    /// libseccomp's token for the architecture this process runs on.
+    public static var nativeArchitecture: UInt32 { seccomp_arch_native() }
+
     /// Compiles `spec` to BPF with libseccomp. Names this libseccomp does not know are skipped, as
     /// Docker does, so one profile serves kernels and libseccomp versions of different ages.
     public static func compile(_ spec: SeccompFilterSpec) throws -> SeccompProgram {
@@ -252,6 +262,13 @@ public final class SeccompProgramCache: @unchecked Sendable {
         return program
     }
 
+    /// Adds a program compiled elsewhere (read from a disk cache) for `spec`.
+    public func insert(_ program: SeccompProgram, for spec: SeccompFilterSpec) {
+        lock.lock()
+        defer { lock.unlock() }
+        programs[spec] = program
+    }
+
     public func cached(_ spec: SeccompFilterSpec) -> SeccompProgram? {
         lock.lock()
         defer { lock.unlock() }
@@ -268,5 +285,56 @@ public final class SeccompProgramCache: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         programs.removeAll()
+    }
+}
+
+extension SeccompFilterSpec {
+    /// Every field in a fixed, unambiguous byte form (lengths before strings, tags before
+    /// values): stable across processes and builds, unlike `hashValue`, so a digest of it can name
+    /// a compiled program on disk.
+    public var canonicalBytes: [UInt8] {
+        var out: [UInt8] = Array("berth-seccomp-spec-1\n".utf8)
+        func append(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) } }
+        func append(_ string: String) {
+            append(UInt64(string.utf8.count))
+            out.append(contentsOf: string.utf8)
+        }
+        func append(_ action: SeccompAction) {
+            switch action {
+            case .allow: append(1)
+            case .errno(let code): append(2); append(UInt64(UInt32(bitPattern: code)))
+            case .killThread: append(3)
+            case .killProcess: append(4)
+            case .trap: append(5)
+            case .trace(let message): append(6); append(UInt64(UInt32(bitPattern: message)))
+            case .log: append(7)
+            }
+        }
+        append(defaultAction)
+        append(UInt64(architectures.count))
+        architectures.forEach(append)
+        append(UInt64(rules.count))
+        for rule in rules {
+            append(UInt64(rule.names.count))
+            rule.names.forEach(append)
+            append(rule.action)
+            append(UInt64(rule.arguments.count))
+            for argument in rule.arguments {
+                append(UInt64(argument.index))
+                append(argument.value)
+                append(argument.valueTwo)
+                let op: UInt64 = switch argument.op {
+                case .notEqual: 1
+                case .lessThan: 2
+                case .lessOrEqual: 3
+                case .equalTo: 4
+                case .greaterOrEqual: 5
+                case .greaterThan: 6
+                case .maskedEqual: 7
+                }
+                append(op)
+            }
+        }
+        return out
     }
 }

@@ -42,19 +42,23 @@ public final class Container: @unchecked Sendable {
     public let hostname: String
     private let cgroups: CgroupManager
     private let seccompCache: SeccompProgramCache
+    private let seccompDiskCache: SeccompDiskCache?
     private let stateRoot: String
     private let logger: Logger
     private var state = State.created
     private var cgroup: Cgroup?
+    /// Whether the kernel started the process in its cgroup (clone3 on v2) rather than Berth moving it.
+    public private(set) var clonedIntoCgroup = false
 
     public init(id: String = Container.newID(), configuration: ContainerConfiguration, cgroups: CgroupManager,
-                seccompCache: SeccompProgramCache = .shared, stateRoot: String = Container.defaultStateRoot,
+                seccompCache: SeccompProgramCache = .shared, seccompDiskCache: SeccompDiskCache? = SeccompDiskCache(), stateRoot: String = Container.defaultStateRoot,
                 logger: Logger = Logger(label: "berth.runtime")) {
         self.id = id
         self.configuration = configuration
         self.hostname = configuration.hostname ?? String(id.prefix(12))
         self.cgroups = cgroups
         self.seccompCache = seccompCache
+        self.seccompDiskCache = seccompDiskCache
         self.stateRoot = stateRoot
         var logger = logger
         logger[metadataKey: "container"] = "\(id.prefix(12))"
@@ -93,17 +97,29 @@ public final class Container: @unchecked Sendable {
             try writeStateFiles()
             let cgroup = try cgroups.create(name: "berth-\(id)", limits: configuration.limits)
             self.cgroup = cgroup
-            let process = try Launcher.spawn(spec)
+            let process = try Launcher.spawn(spec, cgroupDirectory: cgroup.cloneTarget)
             state = .running(process)
+            clonedIntoCgroup = process.startedInCgroup
+            if !process.startedInCgroup {
+                do {
+                    try cgroup.addProcess(process.pid)
+                } catch {
+                    // Never released, the child exits at its release point; a setup step that
+                    // failed first (it may run before the move) explains more than the move does.
+                    process.abort()
+                    try process.awaitExec()
+                    throw error
+                }
+            }
             do {
-                try cgroup.addProcess(process.pid)
+                try process.release()
             } catch {
-                process.signal(SIGKILL)
+                try process.awaitExec()
                 throw error
             }
-            try process.release()
             try process.awaitExec()
-            logger.debug("started", metadata: ["pid": "\(process.pid)", "cgroup": "\(cgroup.paths.joined(separator: ","))"])
+            logger.debug("started", metadata: ["pid": "\(process.pid)", "cgroup": "\(cgroup.paths.joined(separator: ","))",
+                                               "cloned_into_cgroup": "\(process.startedInCgroup)"])
         } catch {
             if case .running(let process) = state { _ = try? process.wait() }
             state = .exited(ContainerExit(status: .exited(125), oomKilled: false, memoryLimit: nil))
@@ -125,13 +141,18 @@ public final class Container: @unchecked Sendable {
         case .unconfined:
             seccomp = nil
         case .default:
-            seccomp = try seccompCache.program(for: SeccompProfile.dockerDefault.filterSpec(capabilities: Set(capabilities.names)))
+            seccomp = try seccompProgram(for: SeccompProfile.dockerDefault.filterSpec(capabilities: Set(capabilities.names)))
         case .profile(let path):
             let profile = try SeccompProfile.load(path: path)
-            seccomp = try seccompCache.program(for: profile.filterSpec(capabilities: Set(capabilities.names)))
+            seccomp = try seccompProgram(for: profile.filterSpec(capabilities: Set(capabilities.names)))
         }
         return ContainerPlan(configuration: configuration, hostname: hostname, user: user, capabilities: capabilities,
                              seccomp: seccomp, host: .init(cgroupVersion: cgroups.version, stateDirectory: stateDirectory))
+    }
+
+    private func seccompProgram(for spec: SeccompFilterSpec) throws -> SeccompProgram {
+        guard let seccompDiskCache else { return try seccompCache.program(for: spec) }
+        return try seccompDiskCache.program(for: spec, memory: seccompCache)
     }
 
     /// hostname, hosts and resolv.conf live on the host and are bind-mounted in, as in Docker.

@@ -88,6 +88,10 @@ public struct ContainerPlan: Sendable {
         spec.boundingSet = capabilities
         spec.noNewPrivileges = true
         spec.seccomp = seccomp
+        // On v1 no mount depends on the cgroup namespace, so the child mounts while the parent
+        // moves it into its cgroups (the move waits ~15 ms in the kernel). On v2 /sys/fs/cgroup
+        // must be mounted inside the namespace, and the clone usually lands in the cgroup anyway.
+        spec.setupBeforeRelease = host.cgroupVersion == .v1
         return spec
     }
 

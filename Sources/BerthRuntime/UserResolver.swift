@@ -1,5 +1,6 @@
 import BerthCore
 import Foundation
+import Glibc
 
 /// The user a container process runs as, resolved against the container's own /etc/passwd and
 /// /etc/group (never the host's), as Docker does for `--user`.
@@ -76,8 +77,10 @@ public enum UserResolver {
         var path = rootfs
         for component in file.split(separator: "/") {
             path += "/" + component
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-                  attributes[.type] as? FileAttributeType != .typeSymbolicLink else { return [] }
+            // lstat, not FileManager's attributes: those also look up the owner's name, which
+            // reads the host's passwd and group databases (NSS, maybe LDAP) for nothing.
+            var info = stat()
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFLNK else { return [] }
         }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { line in

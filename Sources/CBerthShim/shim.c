@@ -193,20 +193,27 @@ static void exec_command(const struct berth_spawn_config *c, int err_fd) {
     fail(err_fd, "exec", file, seen_eacces ? EACCES : ENOENT, seen_eacces ? 126 : 127);
 }
 
-__attribute__((noreturn)) static void child_main(const struct berth_spawn_config *c, int release_rd, int err_wr) {
-    // Setup order matters and reads top to bottom: wait for the cgroup → cgroup namespace →
-    // session → mounts → pivot_root → masked/read-only paths → fds → capabilities → user →
-    // no_new_privs → seccomp (last: it would forbid the steps above) → exec.
-    reset_signals();
-    if (c->parent_death_signal) prctl(PR_SET_PDEATHSIG, c->parent_death_signal);
-
+// Blocks until the parent says the child is in its cgroup, then enters the cgroup namespace.
+static void await_release(const struct berth_spawn_config *c, int release_rd, int err_wr) {
     char go = 0;
     ssize_t got;
     do got = read(release_rd, &go, 1); while (got < 0 && errno == EINTR);
     if (got != 1) _exit(125); // the parent gave up; it reports why
     close(release_rd);
-
     if (c->unshare_cgroup && unshare(CLONE_NEWCGROUP) != 0) fail(err_wr, "unshare cgroup namespace", NULL, errno, 0);
+}
+
+__attribute__((noreturn)) static void child_main(const struct berth_spawn_config *c, int release_rd, int err_wr) {
+    // Setup order matters and reads top to bottom: wait for the cgroup → cgroup namespace →
+    // session → mounts (or session → mounts → wait → cgroup namespace) → pivot_root → masked/read-only paths → fds → capabilities → user →
+    // no_new_privs → seccomp (last: it would forbid the steps above) → exec.
+    reset_signals();
+    if (c->parent_death_signal) prctl(PR_SET_PDEATHSIG, c->parent_death_signal);
+
+    // Either wait for the cgroup first, or (setup_before_release) do the mounts while the parent
+    // moves us, which on cgroup v1 is a wait of several milliseconds in the kernel. The cgroup
+    // namespace always comes after the move, so that our own cgroup is its root.
+    if (!c->setup_before_release) await_release(c, release_rd, err_wr);
     if (c->new_session && setsid() < 0) fail(err_wr, "setsid", NULL, errno, 0);
 
     for (size_t i = 0; i < c->op_count; i++) {
@@ -215,6 +222,7 @@ __attribute__((noreturn)) static void child_main(const struct berth_spawn_config
         if (err == ENOENT && (op->flags & BERTH_OP_OPTIONAL)) continue;
         if (err) fail(err_wr, op->label, NULL, err, 0);
     }
+    if (c->setup_before_release) await_release(c, release_rd, err_wr);
 
     for (int fd = 0; fd < 3; fd++) {
         if (c->stdio[fd] >= 0 && c->stdio[fd] != fd && dup2(c->stdio[fd], fd) < 0) fail(err_wr, "set up stdio", NULL, errno, 0);
@@ -248,9 +256,35 @@ __attribute__((noreturn)) static void child_main(const struct berth_spawn_config
     _exit(125);
 }
 
-pid_t berth_spawn(const struct berth_spawn_config *config, int *release_fd, int *error_fd) {
+// struct clone_args of <linux/sched.h> up to `cgroup` (CLONE_ARGS_SIZE_VER2); spelled out because
+// that header clashes with glibc's <sched.h>.
+struct berth_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+#define BERTH_CLONE_INTO_CGROUP 0x200000000ULL
+
+// clone3 with CLONE_INTO_CGROUP (Linux 5.7): the child starts in the cgroup behind cgroup_fd, so
+// nobody has to migrate it. -1 with errno when the kernel cannot do it; the caller falls back.
+static long clone_into_cgroup(int flags, int cgroup_fd) {
+#ifdef SYS_clone3
+    struct berth_clone_args args;
+    memset(&args, 0, sizeof(args));
+    args.flags = (uint64_t)(unsigned int)flags | BERTH_CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = (uint64_t)cgroup_fd;
+    return syscall(SYS_clone3, &args, sizeof(args));
+#else
+    (void)flags;
+    (void)cgroup_fd;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+pid_t berth_spawn(const struct berth_spawn_config *config, int *release_fd, int *error_fd, int *in_cgroup) {
     int release[2], errors[2];
-    if (pipe2(release, O_CLOEXEC) != 0) return -1;
+    // A socket, not a pipe, so the parent can write to a child that already died without SIGPIPE.
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, release) != 0) return -1;
     if (pipe2(errors, O_CLOEXEC) != 0) {
         int saved = errno;
         close(release[0]);
@@ -260,7 +294,13 @@ pid_t berth_spawn(const struct berth_spawn_config *config, int *release_fd, int 
     }
     // A raw clone behaves like fork on the caller's stack and creates the namespaces in one step;
     // the child is pid 1 of its new pid namespace.
-    long pid = syscall(SYS_clone, (unsigned long)(config->clone_flags | SIGCHLD), NULL, NULL, NULL, NULL);
+    long pid = -1;
+    *in_cgroup = 0;
+    if (config->cgroup_fd >= 0) {
+        pid = clone_into_cgroup(config->clone_flags, config->cgroup_fd);
+        if (pid >= 0) *in_cgroup = 1;
+    }
+    if (pid < 0) pid = syscall(SYS_clone, (unsigned long)(config->clone_flags | SIGCHLD), NULL, NULL, NULL, NULL);
     if (pid == 0) {
         close(release[1]);
         close(errors[0]);
@@ -278,6 +318,13 @@ pid_t berth_spawn(const struct berth_spawn_config *config, int *release_fd, int 
     *release_fd = release[1];
     *error_fd = errors[0];
     return (pid_t)pid;
+}
+
+int berth_release(int fd) {
+    char go = 1;
+    ssize_t n;
+    do n = send(fd, &go, 1, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+    return n == 1 ? 0 : -1;
 }
 
 int berth_pidfd_open(pid_t pid) {

@@ -60,6 +60,22 @@ struct CgroupKernelTests {
         #expect(try manager.open(name: name) == nil)
     }
 
+    @Test("an empty cgroup is removed at once, and a busy one still after its processes are killed")
+    func destroyTakesTheShortPathOnlyWhenEmpty() throws {
+        let manager = try Cgroups.detect()
+        let empty = try manager.create(name: uniqueName(), limits: Self.limits)
+        try empty.destroy()
+        for path in empty.paths { #expect(!FileManager.default.fileExists(atPath: path), "\(path) left behind") }
+
+        let busy = try manager.create(name: uniqueName(), limits: Self.limits)
+        defer { try? busy.destroy() }
+        let sleeper = try ChildProcess(["/bin/sleep", "5"])
+        try busy.addProcess(sleeper.pid)
+        try busy.destroy()
+        #expect(sleeper.wait(seconds: 10))
+        for path in busy.paths { #expect(!FileManager.default.fileExists(atPath: path), "\(path) left behind") }
+    }
+
     @Test("a process that outgrows the memory limit is OOM-killed and counted (no swap to escape to)")
     func cgroupMemoryLimitOOMKills() throws {
         let manager = try Cgroups.detect()

@@ -94,6 +94,13 @@ struct ContainerPlanTests {
         #expect(try !plan(version: .v1).launchSpec().ops.contains { $0.fstype == "cgroup2" })
     }
 
+    @Test func setupOverlapsTheCgroupMoveOnlyWhereNoMountNeedsTheCgroupNamespace() throws {
+        #expect(try plan(version: .v1).launchSpec().setupBeforeRelease)
+        let v2 = try plan(version: .v2).launchSpec()
+        #expect(!v2.setupBeforeRelease)
+        #expect(v2.ops.contains { $0.fstype == "cgroup2" })
+    }
+
     @Test func etcFilesAreBoundFromTheStateDirectory() throws {
         let spec = try plan().launchSpec()
         for file in ["hostname", "hosts", "resolv.conf"] {
@@ -181,6 +188,13 @@ struct UserResolverTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         #expect(throws: BerthError.self) { try UserResolver.resolve("nobody", rootfs: root) }
         #expect(throws: BerthError.self) { try UserResolver.resolve("app:wheel", rootfs: root) }
+    }
+
+    @Test func aSymlinkedEtcIsNotFollowedToTheHost() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.removeItem(atPath: root + "/etc")
+        try FileManager.default.createSymbolicLink(atPath: root + "/etc", withDestinationPath: "/etc")
+        #expect(throws: BerthError.self) { try UserResolver.resolve("root", rootfs: root) }
     }
 
     @Test func aSymlinkedPasswdIsNotFollowedToTheHost() throws {

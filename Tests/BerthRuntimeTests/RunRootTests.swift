@@ -248,6 +248,20 @@ struct RunRootTests {
         #expect(Leftovers.find(rootfs: rootfs).isEmpty)
     }
 
+    @Test func onCgroupV2TheKernelStartsTheProcessInItsCgroup() throws {
+        let manager = try Cgroups.detect()
+        var config = ContainerConfiguration(rootfs: rootfs, command: ["/bin/true"])
+        config.limits = CgroupLimits(memoryBytes: 64 << 20)
+        let container = Container(configuration: config, cgroups: manager)
+        try container.start()
+        let cloned = container.clonedIntoCgroup
+        let exit = try container.wait()
+        #expect(exit.code == 0)
+        // v1 has no single cgroup to clone into: the parent moves the child there.
+        #expect(cloned == (manager.version == .v2))
+        #expect(Leftovers.find(rootfs: rootfs).isEmpty)
+    }
+
     /// Starts `berth run`, waits until the command is running, sends `signal` to berth itself.
     func runAndSignal(_ command: [String], options: [String] = [], signal: Int32) throws -> CommandResult {
         let child = try SpawnedCommand([TestHost.berthBinary, "run", "--rootfs", rootfs] + options + ["--"] + command)

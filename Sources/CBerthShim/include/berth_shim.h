@@ -42,6 +42,9 @@ struct berth_op {
 struct berth_spawn_config {
     int clone_flags;            // CLONE_NEW* namespaces created by the clone
     int unshare_cgroup;         // unshare CLONE_NEWCGROUP once the parent placed us in our cgroup
+    int cgroup_fd;              // >= 0: start the child in this cgroup (v2, clone3); -1: the parent moves it
+    int setup_before_release;   // run the ops before waiting for the release: none may depend on
+                                // the cgroup namespace (on v1 they overlap the parent's migration)
     int new_session;            // setsid()
     int parent_death_signal;    // 0: none
     int stdio[3];               // fds to dup2 onto 0, 1, 2; -1 keeps the inherited one
@@ -74,11 +77,15 @@ struct berth_child_error {
     char step[504];
 };
 
-// Clones the child. It waits on *release_fd (write one byte to let it go, close to abort)
-// before it leaves the parent's cgroup namespace and starts the setup, so the parent can put it
-// into its cgroup first. *error_fd yields a struct berth_child_error on failure or EOF once the
-// exec succeeded. Returns the pid or -1 with errno set.
-pid_t berth_spawn(const struct berth_spawn_config *config, int *release_fd, int *error_fd);
+// Clones the child, into config->cgroup_fd's cgroup when the kernel can (then *in_cgroup is 1).
+// It waits on *release_fd (berth_release lets it go, close aborts) before it leaves the parent's
+// cgroup namespace and starts the setup (or, with setup_before_release, before it leaves the
+// namespace once the setup is done), so the parent can put it into its cgroup first. *error_fd
+// yields a struct berth_child_error on failure or EOF once the exec succeeded. Returns the pid or
+// -1 with errno set.
+pid_t berth_spawn(const struct berth_spawn_config *config, int *release_fd, int *error_fd, int *in_cgroup);
+// Sends the release byte; -1 with errno (EPIPE: the child is gone) without raising SIGPIPE.
+int berth_release(int fd);
 
 int berth_pidfd_open(pid_t pid);
 // statfs(2)'s f_type for path (Glibc's module map leaves out <sys/statfs.h>); -1 with errno on error.
