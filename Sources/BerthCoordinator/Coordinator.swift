@@ -53,7 +53,6 @@ public actor Coordinator {
     public func closeStreams() {
         for framework in frameworks.values { framework.channel?.close() }
         for agent in agents.values { agent.channel?.close() }
-        allocationRequests.finish()
     }
 
     static func makeStreamID() -> String { UUID().uuidString.lowercased() }

@@ -8,7 +8,8 @@ struct AllocationService: Service {
     let interval: Duration
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        // Shutdown cancels the loops; the CancellationError that ends them is the normal way out.
+        try? await cancelWhenGracefulShutdown {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for await _ in coordinator.allocationWakeups { await coordinator.allocate() }
@@ -19,7 +20,6 @@ struct AllocationService: Service {
                         await coordinator.allocate()
                     }
                 }
-                // Either loop ending (wakeups closed at shutdown, or cancellation) ends both.
                 try await group.next()
                 group.cancelAll()
             }
@@ -33,7 +33,8 @@ struct PeriodicService: Service {
     let action: @Sendable () async -> Void
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        // As above: cancellation at shutdown is how the loop ends.
+        try? await cancelWhenGracefulShutdown {
             while true {
                 try await Task.sleep(for: interval)
                 await action()
