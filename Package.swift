@@ -69,6 +69,7 @@ let package = Package(
         .executableTarget(name: "berth", dependencies: [
             "BerthCore", "BerthRuntime", "BerthCgroups", "BerthLinux", "BerthOCI", "BerthImage", "BerthCoordinator",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -82,7 +83,7 @@ let package = Package(
         .testTarget(name: "BerthAllocatorTests", dependencies: ["BerthAllocator", "BerthCore"]),
         .testTarget(name: "BerthProtocolTests", dependencies: ["BerthProtocol", "BerthCore"]),
         .testTarget(name: "BerthCoordinatorTests", dependencies: [
-            "BerthCoordinator", "BerthFramework", "BerthProtocol", "BerthAllocator", "BerthCore",
+            "BerthTestSupport", "BerthCoordinator", "BerthFramework", "BerthProtocol", "BerthAllocator", "BerthCore",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
