@@ -51,6 +51,15 @@ actor EventLog<Element: Sendable> {
         }
     }
 
+    /// Waits for the stream to end; throws if it is still open at the deadline.
+    func waitUntilEnded(timeout: Duration = .seconds(10)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !ended {
+            guard ContinuousClock.now < deadline else { throw FixtureFailure("the stream is still open after \(timeout)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     /// Marks everything so far as seen.
     func skipAll() { consumed.formUnion(events.indices) }
 }
