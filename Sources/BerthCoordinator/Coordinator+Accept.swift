@@ -50,8 +50,9 @@ extension Coordinator {
             case "LAUNCH", "LAUNCH_GROUP":
                 launch(operation, framework: framework, agent: agent, role: first.offer.role, remaining: &remaining)
             default:
-                logger.warning("unsupported offer operation ignored", metadata: ["framework": "\(id)", "type": "\(operation.type)"])
-                framework.send(.error("operation \(operation.type) is not supported by Berth yet; only LAUNCH and LAUNCH_GROUP are"))
+                // Not an ERROR event: Mesos clients read ERROR as "the framework was removed".
+                logger.warning("unsupported offer operation ignored; only LAUNCH and LAUNCH_GROUP are supported",
+                               metadata: ["framework": "\(id)", "type": "\(operation.type)"])
             }
         }
         addFilter(framework: id, agent: agent.id, refused: remaining,

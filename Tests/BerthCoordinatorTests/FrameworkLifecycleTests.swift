@@ -79,3 +79,15 @@ import Testing
         try await coordinator.stop()
     }
 }
+
+@Suite struct HeartbeatTests {
+    @Test func heartbeatEventsAtTheConfiguredInterval() async throws {
+        let coordinator = try await TestCoordinator.start(TestCoordinator.configuration { $0.frameworkHeartbeatInterval = .milliseconds(200) })
+        let framework = try await TestFramework.subscribe(to: coordinator)
+        let subscribed = await framework.events.events.first?.subscribed
+        #expect(subscribed?.heartbeatIntervalSeconds == 0.2)
+        _ = try await framework.events.next("HEARTBEAT", timeout: .seconds(3)) { $0.type == .heartbeat }
+        _ = try await framework.events.next("second HEARTBEAT", timeout: .seconds(3)) { $0.type == .heartbeat }
+        try await coordinator.stop()
+    }
+}
