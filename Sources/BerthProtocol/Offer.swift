@@ -27,6 +27,45 @@ public struct OfferInfo: Hashable, Sendable, Codable {
         self.allocationInfo = AllocationInfo(role: role.name)
     }
 
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(OfferID.self, forKey: .id)
+        frameworkID = try container.decode(FrameworkID.self, forKey: .frameworkID)
+        agentID = try container.decode(AgentID.self, forKey: .agentID)
+        hostname = try container.decode(String.self, forKey: .hostname)
+        resources = try container.decode(Resources.self, forKey: .resources)
+        attributes = try container.decodeIfPresent([Attribute].self, forKey: .attributes)
+        allocationInfo = try container.decodeIfPresent(AllocationInfo.self, forKey: .allocationInfo)
+        executorIDs = try container.decodeIfPresent([ExecutorID].self, forKey: .executorIDs)
+    }
+
+    /// Each resource carries the offer's `allocation_info` too, as Mesos sends them: MULTI_ROLE
+    /// frameworks copy resources from offers into TaskInfos and expect it there.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(frameworkID, forKey: .frameworkID)
+        try container.encode(agentID, forKey: .agentID)
+        try container.encode(hostname, forKey: .hostname)
+        try container.encode(resources.items.map { AllocatedResource(resource: $0, allocationInfo: allocationInfo) }, forKey: .resources)
+        try container.encodeIfPresent(attributes, forKey: .attributes)
+        try container.encodeIfPresent(allocationInfo, forKey: .allocationInfo)
+        try container.encodeIfPresent(executorIDs, forKey: .executorIDs)
+    }
+
+    private struct AllocatedResource: Encodable {
+        let resource: Resource
+        let allocationInfo: AllocationInfo?
+
+        enum CodingKeys: String, CodingKey { case allocationInfo = "allocation_info" }
+
+        func encode(to encoder: any Encoder) throws {
+            try resource.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encodeIfPresent(allocationInfo, forKey: .allocationInfo)
+        }
+    }
+
     /// `{"role": "eng"}`: which of the framework's roles the offer is for.
     public struct AllocationInfo: Hashable, Sendable, Codable {
         public var role: String

@@ -58,6 +58,13 @@ import Testing
         #expect(update == #"{"type":"UPDATE","update":{"status":{"agent_id":{"value":"a"},"message":"m","reason":"REASON_INVALID_OFFERS","source":"SOURCE_MASTER","state":"TASK_DROPPED","task_id":{"value":"t"}}}}"#)
     }
 
+    @Test func offeredResourcesCarryAllocationInfo() throws {
+        let offer = OfferInfo(id: "o", frameworkID: "f", agentID: "a", hostname: "h", resources: try Resources.parse("cpus:1"), role: try Role("eng"))
+        let json = String(decoding: try MesosJSON.encode(offer), as: UTF8.self)
+        #expect(json.contains(#"{"allocation_info":{"role":"eng"},"name":"cpus","scalar":{"value":1},"type":"SCALAR"}"#), "\(json)")
+        #expect(try MesosJSON.decode(OfferInfo.self, from: Data(json.utf8), what: "offer") == offer)
+    }
+
     @Test(arguments: TaskState.allCases)
     func taskStatesRoundTrip(state: TaskState) throws {
         let json = try MesosJSON.encode(state)
