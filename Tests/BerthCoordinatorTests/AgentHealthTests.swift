@@ -9,10 +9,18 @@ import Testing
     @Test(arguments: [([String](), TaskState.lost), (["PARTITION_AWARE"], .unreachable)])
     func silentAgentBecomesUnreachable(capabilities: [String], expected: TaskState) async throws {
         let coordinator = try await TestCoordinator.start(TestCoordinator.configuration {
-            $0.agentPingTimeout = .milliseconds(200)
+            $0.agentPingTimeout = .milliseconds(300)
             $0.maxAgentPingTimeouts = 2
         })
         let agent = try await SimulatedAgent.register(to: coordinator, resources: "cpus:2;mem:1024")
+        // Alive while the task starts, however slow the machine; silent from the point the test chooses.
+        let heartbeats = Task {
+            while !Task.isCancelled {
+                try? await agent.heartbeat()
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        defer { heartbeats.cancel() }
         let framework = try await TestFramework.subscribe(to: coordinator, capabilities: capabilities)
         let offer = try await framework.nextOffer()
         try await framework.calls.launch([TaskInfo(name: "t", taskID: "t1", agentID: agent.id, resources: try Resources.parse("cpus:1;mem:128"),
@@ -23,6 +31,8 @@ import Testing
         // The rest of the agent is offered again; then the agent goes silent.
         let rest = try await framework.nextOffer()
         #expect(rest.resources.scalar(named: "cpus") == 1)
+        heartbeats.cancel()
+        await heartbeats.value
 
         let status = try await framework.nextUpdate("t1", expected, timeout: .seconds(5))
         #expect(status.reason == .agentRemoved)
@@ -38,11 +48,12 @@ import Testing
 
     @Test func heartbeatsKeepAnAgentReachable() async throws {
         let coordinator = try await TestCoordinator.start(TestCoordinator.configuration {
-            $0.agentPingTimeout = .milliseconds(200)
+            $0.agentPingTimeout = .milliseconds(300)
             $0.maxAgentPingTimeouts = 2
         })
         let agent = try await SimulatedAgent.register(to: coordinator)
-        for _ in 0..<8 {
+        // 1.5 s of heartbeats, well past the 0.6 s an agent may stay silent.
+        for _ in 0..<15 {
             try await agent.heartbeat()
             try await Task.sleep(for: .milliseconds(100))
         }

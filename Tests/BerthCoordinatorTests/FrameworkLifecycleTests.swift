@@ -54,7 +54,7 @@ import Testing
 
     @Test func failoverTimeoutRemovesADisconnectedFramework() async throws {
         let coordinator = try await TestCoordinator.start()
-        let (agent, framework) = try await Self.runningTask(coordinator, failoverTimeout: 0.5)
+        let (agent, framework) = try await Self.runningTask(coordinator, failoverTimeout: 1)
         await coordinator.coordinator.subscriptionEnded(framework: framework.id, streamID: framework.calls.streamID)
         let disconnected = await coordinator.coordinator.state().frameworks.first
         #expect(disconnected?.connected == false)
