@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.21.0"),
         // Already there for async-http-client; named so the registry client's NIO imports are declared.
         .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
+        // The coordinator's HTTP API and its long-running loops.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         .target(name: "CBerthShim", linkerSettings: [.linkedLibrary("cap")]),
@@ -30,6 +33,24 @@ let package = Package(
         .target(name: "BerthCore"),
         // Pure: a snapshot in, offers out; no clock, no I/O (DESIGN.md).
         .target(name: "BerthAllocator", dependencies: ["BerthCore"]),
+        // Wire types only: Mesos v1 scheduler JSON, agent<->coordinator messages, RecordIO.
+        .target(name: "BerthProtocol", dependencies: ["BerthCore"]),
+        .target(name: "BerthCoordinator", dependencies: [
+            "BerthCore", "BerthProtocol", "BerthAllocator",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The start of the framework SDK: a scheduler API client over async-http-client.
+        .target(name: "BerthFramework", dependencies: [
+            "BerthCore", "BerthProtocol",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "BerthOCI", dependencies: ["BerthCore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "BerthImage", dependencies: [
             "BerthCore", "BerthOCI", "CZlib", "CZstd", "CXattr",
@@ -46,7 +67,9 @@ let package = Package(
             "BerthCore", "BerthOCI", "BerthLinux", "BerthCgroups", .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "berth", dependencies: [
-            "BerthCore", "BerthRuntime", "BerthCgroups", "BerthLinux", "BerthOCI", "BerthImage",
+            "BerthCore", "BerthRuntime", "BerthCgroups", "BerthLinux", "BerthOCI", "BerthImage", "BerthCoordinator",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -58,6 +81,17 @@ let package = Package(
         .target(name: "BerthTestSupport", dependencies: ["BerthCore"], path: "Tests/BerthTestSupport"),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"]),
         .testTarget(name: "BerthAllocatorTests", dependencies: ["BerthAllocator", "BerthCore"]),
+        .testTarget(name: "BerthProtocolTests", dependencies: ["BerthProtocol", "BerthCore"]),
+        .testTarget(name: "BerthCoordinatorTests", dependencies: [
+            "BerthTestSupport", "BerthCoordinator", "BerthFramework", "BerthProtocol", "BerthAllocator", "BerthCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI", "BerthCore"]),
         .testTarget(name: "BerthImageTests", dependencies: [
             "BerthTestSupport", "BerthImage", "BerthOCI", "BerthCore", "CXattr", .product(name: "Logging", package: "swift-log"),

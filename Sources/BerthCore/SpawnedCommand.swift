@@ -86,6 +86,9 @@ public final class SpawnedCommand {
         }
     }
 
+    /// What stdout has carried so far (read by `waitForOutput`).
+    public var outputSoFar: String { String(decoding: stdout, as: UTF8.self) }
+
     /// Reads output until stdout contains `text` or both pipes close.
     public func waitForOutput(_ text: String) {
         while !String(decoding: stdout, as: UTF8.self).contains(text), pump(timeoutMilliseconds: -1) {}

@@ -1,0 +1,37 @@
+import BerthAllocator
+import BerthCore
+
+/// How a coordinator runs. Defaults are Mesos' master defaults where Mesos has one.
+public struct CoordinatorConfiguration: Sendable {
+    /// Address to listen on; port 0 picks a free port (tests).
+    public var host: String = "127.0.0.1"
+    public var port: Int = 5050
+    /// Where state will be persisted (next step: SQLite); unused while state is in memory.
+    public var home: String?
+    /// How often an allocation cycle runs even when nothing changed (Mesos' --allocation_interval).
+    public var allocationInterval: Duration = .seconds(1)
+    /// How often frameworks get a HEARTBEAT event (Mesos: 15 s).
+    public var frameworkHeartbeatInterval: Duration = .seconds(15)
+    /// How often agents are told to send HEARTBEAT calls, and the unit of the unreachable rule
+    /// (Mesos' --agent_ping_timeout).
+    public var agentPingTimeout: Duration = .seconds(15)
+    /// An agent silent for this many ping timeouts is unreachable (Mesos' --max_agent_ping_timeouts).
+    public var maxAgentPingTimeouts: Int = 5
+    /// refuse_seconds when a DECLINE or ACCEPT gives none (Mesos: 5 s).
+    public var defaultRefuseSeconds: Double = 5
+    public var minAllocatableResources: [ResourceQuantities] = AllocationSnapshot.mesosMinAllocatable
+    /// Largest request body accepted on the API.
+    public var maximumBodySize: Int = 4 << 20
+
+    public init() {}
+
+    /// Silence after which an agent is unreachable.
+    var agentUnreachableAfter: Duration { agentPingTimeout * maxAgentPingTimeouts }
+}
+
+extension Duration {
+    var seconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,60 @@
+import BerthCore
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// A coordinator with its HTTP API and its loops, ready to run as one ServiceGroup. Building it
+/// starts nothing; `run` (or the group from `serviceGroup`) does.
+public struct CoordinatorServer: Sendable {
+    public let coordinator: Coordinator
+    public let configuration: CoordinatorConfiguration
+    /// The port once the server listens (useful with port 0).
+    public let listeningPorts: AsyncStream<Int>
+    let services: [any Service]
+    let logger: Logger
+
+    public init(configuration: CoordinatorConfiguration, logger: Logger) {
+        let coordinator = Coordinator(configuration: configuration, logger: logger)
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
+        let application = Application(
+            router: Self.router(coordinator: coordinator, configuration: configuration, logger: logger),
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "berth"),
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? configuration.port)
+                portContinuation.finish()
+            },
+            logger: logger)
+        let health = min(configuration.agentPingTimeout, .seconds(1))
+        self.coordinator = coordinator
+        self.configuration = configuration
+        self.listeningPorts = ports
+        self.logger = logger
+        // Order matters at shutdown: the group stops services in reverse, so streams close first
+        // and the HTTP server, listed first, stops last with no response left open.
+        self.services = [
+            application,
+            AllocationService(coordinator: coordinator, interval: configuration.allocationInterval),
+            PeriodicService(interval: configuration.frameworkHeartbeatInterval) { await coordinator.sendHeartbeats() },
+            PeriodicService(interval: health) { await coordinator.runHealthChecks() },
+            StreamCloser(coordinator: coordinator),
+        ]
+    }
+
+    /// The routes alone, for tests without sockets (`Application(router:).test(.router)`).
+    public static func router(coordinator: Coordinator, configuration: CoordinatorConfiguration, logger: Logger) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: BerthErrorMiddleware(logger: logger))
+        SchedulerRoutes.add(to: router, coordinator: coordinator, bodyLimit: configuration.maximumBodySize)
+        AgentRoutes.add(to: router, coordinator: coordinator, bodyLimit: configuration.maximumBodySize)
+        OperatorRoutes.add(to: router, coordinator: coordinator)
+        return router
+    }
+
+    /// All services in one group; `signals` trigger a graceful shutdown (SIGTERM for the daemon).
+    public func serviceGroup(signals: [UnixSignal] = []) -> ServiceGroup {
+        ServiceGroup(configuration: ServiceGroupConfiguration(services: services.map { .init(service: $0) },
+                                                              gracefulShutdownSignals: signals, logger: logger))
+    }
+}

@@ -1,0 +1,65 @@
+import BerthCore
+import BerthProtocol
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension HTTPField.Name {
+    /// `Mesos-Stream-Id`; a valid token, so the failable initializer always succeeds.
+    static let mesosStreamID = HTTPField.Name(ProtocolHeaders.streamID)
+}
+
+extension HTTPFields {
+    var mesosStreamID: String? {
+        guard let name = HTTPField.Name.mesosStreamID else { return nil }
+        return self[name]
+    }
+
+    mutating func setMesosStreamID(_ value: String) {
+        guard let name = HTTPField.Name.mesosStreamID else { return }
+        self[name] = value
+    }
+}
+
+enum HTTPSupport {
+    /// The request body decoded as `type`, refusing non-JSON content types and oversized bodies.
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int, what: String) async throws -> T {
+        if let contentType = request.headers[.contentType], !contentType.lowercased().hasPrefix("application/json") {
+            throw BerthError(.invalidArgument, "Content-Type \(contentType) is not supported; send JSON with Content-Type: application/json")
+        }
+        let body = request.body
+        let buffer: ByteBuffer
+        do {
+            buffer = try await body.collect(upTo: limit)
+        } catch {
+            throw BerthError(.invalidArgument, "the \(what) body is larger than \(limit) bytes or could not be read")
+        }
+        return try MesosJSON.decode(type, from: Data(buffer.readableBytesView), what: what)
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try MesosJSON.encode(value)
+        return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// A 200 response streaming `events` as RecordIO-framed JSON until the stream ends or the
+    /// client goes away; `ended` runs either way.
+    static func recordIOStream<Element: Encodable & Sendable>(_ events: AsyncStream<Element>, streamID: String,
+                                                              ended: @escaping @Sendable () async -> Void) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        headers.setMesosStreamID(streamID)
+        let body = ResponseBody { writer in
+            do {
+                for await event in events {
+                    try await writer.write(ByteBuffer(bytes: RecordIO.frame(try MesosJSON.encode(event))))
+                }
+            } catch {
+                // The client closed the connection: the stream is over.
+            }
+            await ended()
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+}

@@ -1,0 +1,61 @@
+import BerthAllocator
+import BerthCore
+import BerthProtocol
+
+/// One open event stream to a framework or an agent: events go in order, and the stream ID is
+/// what later calls must present.
+struct EventChannel<Element: Sendable>: Sendable {
+    let streamID: String
+    let continuation: AsyncStream<Element>.Continuation
+
+    func send(_ element: Element) { continuation.yield(element) }
+    func close() { continuation.finish() }
+}
+
+struct AgentRecord {
+    let id: AgentID
+    var hostname: String
+    var total: Resources
+    var attributes: [Attribute]
+    var lastSeen: Timestamp
+    var reachable: Bool
+    var channel: EventChannel<AgentEvent>?
+}
+
+struct FrameworkRecord {
+    let id: FrameworkID
+    var info: FrameworkInfo
+    var roles: [Role]
+    var suppressed: Set<Role>
+    var capabilities: Set<FrameworkCapability>
+    var channel: EventChannel<Event>?
+    /// While disconnected: when its tasks are killed unless it re-subscribes. Kept in memory for
+    /// now; persisting it is what lets a coordinator restart honour it (unlike MESOS-4659).
+    var failoverDeadline: Timestamp?
+
+    var isPartitionAware: Bool { capabilities.contains(.partitionAware) }
+
+    var snapshot: FrameworkSnapshot {
+        FrameworkSnapshot(id: id, roles: roles, suppressedRoles: suppressed, capabilities: capabilities, active: channel != nil)
+    }
+
+    func send(_ event: Event) { channel?.send(event) }
+}
+
+struct TaskKey: Hashable {
+    var framework: FrameworkID
+    var task: TaskID
+}
+
+struct TaskRecord {
+    var info: TaskInfo
+    let framework: FrameworkID
+    let agent: AgentID
+    let role: Role
+    var status: TaskStatus
+}
+
+struct OfferRecord {
+    let id: OfferID
+    let offer: Offer
+}

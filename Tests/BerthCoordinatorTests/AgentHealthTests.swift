@@ -1,0 +1,64 @@
+import BerthCoordinator
+import BerthCore
+import BerthProtocol
+import Testing
+
+@Suite(.serialized) struct AgentHealthTests {
+    /// Missing heartbeats for ping timeout × max timeouts: tasks become TASK_LOST, or
+    /// TASK_UNREACHABLE for a partition-aware framework, and outstanding offers are rescinded.
+    @Test(arguments: [([String](), TaskState.lost), (["PARTITION_AWARE"], .unreachable)])
+    func silentAgentBecomesUnreachable(capabilities: [String], expected: TaskState) async throws {
+        let coordinator = try await TestCoordinator.start(TestCoordinator.configuration {
+            $0.agentPingTimeout = .milliseconds(300)
+            $0.maxAgentPingTimeouts = 2
+        })
+        let agent = try await SimulatedAgent.register(to: coordinator, resources: "cpus:2;mem:1024")
+        // Alive while the task starts, however slow the machine; silent from the point the test chooses.
+        let heartbeats = Task {
+            while !Task.isCancelled {
+                try? await agent.heartbeat()
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        defer { heartbeats.cancel() }
+        let framework = try await TestFramework.subscribe(to: coordinator, capabilities: capabilities)
+        let offer = try await framework.nextOffer()
+        try await framework.calls.launch([TaskInfo(name: "t", taskID: "t1", agentID: agent.id, resources: try Resources.parse("cpus:1;mem:128"),
+                                                   command: CommandInfo(value: "sleep 100"))], on: [offer.id], refuseSeconds: 0)
+        _ = try await agent.events.next("LAUNCH") { $0.type == .launch }
+        try await agent.update(framework.id, "t1", .running)
+        _ = try await framework.nextUpdate("t1", .running)
+        // The rest of the agent is offered again; then the agent goes silent.
+        let rest = try await framework.nextOffer()
+        #expect(rest.resources.scalar(named: "cpus") == 1)
+        heartbeats.cancel()
+        await heartbeats.value
+
+        let status = try await framework.nextUpdate("t1", expected, timeout: .seconds(5))
+        #expect(status.reason == .agentRemoved)
+        #expect(status.message?.contains("missed heartbeats") == true)
+        let rescind = try await framework.events.next("RESCIND") { $0.type == .rescind }
+        #expect(rescind.rescind?.offerID == rest.id)
+        let state = await coordinator.coordinator.state()
+        #expect(state.unreachableSlaves == 1)
+        // An unreachable agent's calls are refused until it registers again.
+        #expect(try await agent.send(AgentCall(type: .heartbeat, agentID: agent.id)) == 403)
+        try await coordinator.stop()
+    }
+
+    @Test func heartbeatsKeepAnAgentReachable() async throws {
+        let coordinator = try await TestCoordinator.start(TestCoordinator.configuration {
+            $0.agentPingTimeout = .milliseconds(300)
+            $0.maxAgentPingTimeouts = 2
+        })
+        let agent = try await SimulatedAgent.register(to: coordinator)
+        // 1.5 s of heartbeats, well past the 0.6 s an agent may stay silent.
+        for _ in 0..<15 {
+            try await agent.heartbeat()
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let state = await coordinator.coordinator.state()
+        #expect(state.activatedSlaves == 1)
+        try await coordinator.stop()
+    }
+}

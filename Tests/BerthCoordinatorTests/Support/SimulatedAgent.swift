@@ -1,0 +1,59 @@
+import AsyncHTTPClient
+import BerthCore
+import BerthFramework
+import BerthProtocol
+import Foundation
+import NIOCore
+
+/// An agent that speaks Berth's agent protocol (docs/protocol.md) and runs nothing: the test
+/// decides which status updates it sends.
+struct SimulatedAgent {
+    let coordinator: String
+    let id: AgentID
+    let streamID: String
+    let events: EventLog<AgentEvent>
+
+    static func register(to coordinator: TestCoordinator, hostname: String = "agent1", resources: String = "cpus:4;mem:4096;ports:[31000-32000]",
+                         attributes: [Attribute] = [Attribute(name: "rack", value: "r1")]) async throws -> SimulatedAgent {
+        let call = AgentCall(type: .register, register: .init(hostname: hostname, resources: try Resources.parse(resources), attributes: attributes))
+        let response = try await HTTPClient.shared.execute(try request(coordinator.url, call, streamID: nil), deadline: .distantFuture)
+        guard response.status == .ok, let streamID = response.headers.first(name: ProtocolHeaders.streamID) else {
+            throw FixtureFailure("REGISTER answered \(response.status)")
+        }
+        let events = EventLog<AgentEvent>.collecting(RecordIOEvents<AgentEvent>(body: response.body, what: "agent event"))
+        let registered = try await events.next("REGISTERED") { $0.type == .registered }
+        guard let id = registered.registered?.agentID else { throw FixtureFailure("REGISTERED without agent_id") }
+        return SimulatedAgent(coordinator: coordinator.url, id: id, streamID: streamID, events: events)
+    }
+
+    static func request(_ base: String, _ call: AgentCall, streamID: String?) throws -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: base + "/api/v1/agent")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        if let streamID { request.headers.add(name: ProtocolHeaders.streamID, value: streamID) }
+        request.body = .bytes(ByteBuffer(bytes: try MesosJSON.encode(call)))
+        return request
+    }
+
+    /// Sends a call and returns the HTTP status.
+    @discardableResult
+    func send(_ call: AgentCall) async throws -> Int {
+        let response = try await HTTPClient.shared.execute(try Self.request(coordinator, call, streamID: streamID), timeout: .seconds(10))
+        return Int(response.status.code)
+    }
+
+    func heartbeat() async throws {
+        let status = try await send(AgentCall(type: .heartbeat, agentID: id))
+        guard status == 202 else { throw FixtureFailure("HEARTBEAT answered \(status)") }
+    }
+
+    /// Reports a task's new state, with a fresh uuid the framework must acknowledge; returns the uuid.
+    @discardableResult
+    func update(_ framework: FrameworkID, _ task: TaskID, _ state: TaskState, message: String? = nil) async throws -> String {
+        let uuid = Data(UUID().uuidString.utf8.prefix(16)).base64EncodedString()
+        let status = TaskStatus(taskID: task, state: state, message: message, source: .executor, uuid: uuid)
+        let code = try await send(AgentCall(type: .statusUpdate, agentID: id, statusUpdate: .init(frameworkID: framework, status: status)))
+        guard code == 202 else { throw FixtureFailure("STATUS_UPDATE answered \(code)") }
+        return uuid
+    }
+}
