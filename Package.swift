@@ -20,6 +20,8 @@ let package = Package(
         // The coordinator's HTTP API and its long-running loops.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        // Already there for Hummingbird; named so the coordinator tests' HTTPTypes import is declared.
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         .target(name: "CBerthShim", linkerSettings: [.linkedLibrary("cap")]),
@@ -86,6 +88,7 @@ let package = Package(
             "BerthTestSupport", "BerthCoordinator", "BerthFramework", "BerthProtocol", "BerthAllocator", "BerthCore",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
