@@ -88,24 +88,14 @@ public struct LocalImages: Sendable {
     /// Applies every layer of the image, in order, onto `directory` (created when missing, and
     /// expected to be empty): the image's root filesystem as a plain tree, for inspection.
     public func unpack(_ record: ImageRecord, to directory: String, limits: UnpackLimits = .default) throws -> [UnpackReport] {
-        let manifest = try manifest(of: record)
-        let diffIDs = try configuration(of: record).rootfs.diffIDs
-        guard diffIDs.count == manifest.layers.count else {
-            throw BerthError(.invalidArgument, "image \(record.name): its manifest lists \(manifest.layers.count) layers but its configuration \(diffIDs.count) diff IDs; the image is malformed, rebuild it")
-        }
+        let layers = try ImageLayer.plan(image: record.name, manifest: manifest(of: record), configuration: configuration(of: record),
+                                         content: content)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let unpacker = LayerUnpacker(logger: logger)
         var reports: [UnpackReport] = []
-        for (index, layer) in manifest.layers.enumerated() {
-            guard let compression = LayerCompression(mediaType: layer.mediaType) else {
-                throw BerthError(.unsupported, "image \(record.name), layer \(index + 1)/\(manifest.layers.count) (\(layer.digest.short)): media type \(layer.mediaType) is not a layer type Berth can apply (tar, tar+gzip, tar+zstd)")
-            }
-            let source = LayerSource(path: content.path(for: layer.digest), compression: compression, imageName: record.name,
-                                     layerIndex: index, layerCount: manifest.layers.count, digest: layer.digest)
-            let report = try unpacker.apply(source, to: directory, limits: limits)
-            guard report.diffID == diffIDs[index] else {
-                throw BerthError(.invalidArgument, "image \(record.name), layer \(index + 1)/\(manifest.layers.count) (\(layer.digest.short)): its content has diff ID \(report.diffID) but the image configuration says \(diffIDs[index]); the image is corrupt or was altered")
-            }
+        for layer in layers {
+            let report = try unpacker.apply(layer.source, to: directory, limits: limits)
+            try layer.verify(report)
             reports.append(report)
         }
         return reports

@@ -85,44 +85,32 @@ public struct SnapshotStore: Sendable {
     /// Layers already unpacked (by this image or another with the same base) are reused.
     public func prepare(image name: String, manifest: Manifest, configuration: ImageConfiguration, content: ContentStore,
                         limits: UnpackLimits = .default, progress: (@Sendable (String) -> Void)? = nil) throws -> [Snapshot] {
-        let diffIDs = configuration.rootfs.diffIDs
-        guard diffIDs.count == manifest.layers.count else {
-            throw BerthError(.invalidArgument, "image \(name): its manifest lists \(manifest.layers.count) layers but its configuration \(diffIDs.count) diff IDs; the image is malformed, rebuild it")
-        }
+        let layers = try ImageLayer.plan(image: name, manifest: manifest, configuration: configuration, content: content)
         let driver = try driver()
         try FileManager.default.createDirectory(atPath: home.snapshots + "/.locks", withIntermediateDirectories: true)
-        let chainIDs = ChainID.compute(diffIDs)
         var result: [Snapshot] = []
-        for (index, layer) in manifest.layers.enumerated() {
-            let chainID = chainIDs[index]
-            if let done = existing(chainID) {
+        for layer in layers {
+            if let done = existing(layer.chainID) {
                 result.append(done)
                 continue
             }
-            let lock = try FileLock(path: lockPath(for: chainID))
+            let lock = try FileLock(path: lockPath(for: layer.chainID))
             defer { withExtendedLifetime(lock) {} }
-            if let done = existing(chainID) {  // another pull or run made it while we waited
+            if let done = existing(layer.chainID) {  // another pull or run made it while we waited
                 result.append(done)
                 continue
             }
-            guard let compression = LayerCompression(mediaType: layer.mediaType) else {
-                throw BerthError(.unsupported, "image \(name), layer \(index + 1)/\(manifest.layers.count) (\(layer.digest.short)): media type \(layer.mediaType) is not a layer type Berth can apply (tar, tar+gzip, tar+zstd)")
+            guard content.contains(layer.blob) else {
+                throw BerthError(.notFound, "\(layer.source.displayName): its blob is missing from the content store; pull the image again")
             }
-            guard content.contains(layer.digest) else {
-                throw BerthError(.notFound, "image \(name), layer \(index + 1)/\(manifest.layers.count): blob \(layer.digest) is missing from the content store; pull the image again")
-            }
-            progress?("unpacking layer \(index + 1)/\(manifest.layers.count) \(layer.digest.short)")
-            let source = LayerSource(path: content.path(for: layer.digest), compression: compression, imageName: name,
-                                     layerIndex: index, layerCount: manifest.layers.count, digest: layer.digest)
-            let snapshot = try build(chainID: chainID, diffID: diffIDs[index], parents: result, source: source,
-                                     driver: driver, limits: limits)
-            result.append(snapshot)
+            progress?("unpacking layer \(layer.source.layerIndex + 1)/\(layer.source.layerCount) \(layer.blob.short)")
+            result.append(try build(layer, parents: result, driver: driver, limits: limits))
         }
         return result
     }
 
-    private func build(chainID: Digest, diffID: Digest, parents: [Snapshot], source: LayerSource, driver: SnapshotDriver,
-                       limits: UnpackLimits) throws -> Snapshot {
+    private func build(_ layer: ImageLayer, parents: [Snapshot], driver: SnapshotDriver, limits: UnpackLimits) throws -> Snapshot {
+        let chainID = layer.chainID
         let final = directory(for: chainID)
         let temporary = "\(home.snapshots)/.tmp-\(chainID.encoded.prefix(16))-\(UInt32.random(in: .min ... .max))"
         let fs = temporary + "/fs"
@@ -147,7 +135,7 @@ public struct SnapshotStore: Sendable {
             case (.copy, .some(let parent)):
                 try TreeCopy.copy(parent.path, to: fs)
             }
-            let report = try LayerUnpacker(logger: logger).apply(source, to: target, limits: limits)
+            let report = try LayerUnpacker(logger: logger).apply(layer.source, to: target, limits: limits)
             for warning in report.warnings { logger.warning("\(warning)") }
             if mounted {
                 try Overlay.unmount(merged)
@@ -155,10 +143,8 @@ public struct SnapshotStore: Sendable {
                 try? fm.removeItem(atPath: merged)
                 try? fm.removeItem(atPath: temporary + "/work")
             }
-            guard report.diffID == diffID else {
-                throw BerthError(.invalidArgument, "image \(source.imageName), layer \(source.layerIndex + 1)/\(source.layerCount) (\(source.digest?.short ?? "?")): its content has diff ID \(report.diffID) but the image configuration says \(diffID); the image is corrupt or was altered, push it again")
-            }
-            let snapshot = Snapshot(chainID: chainID, diffID: diffID, parent: parents.last?.chainID, path: final + "/fs",
+            try layer.verify(report)
+            let snapshot = Snapshot(chainID: chainID, diffID: layer.diffID, parent: parents.last?.chainID, path: final + "/fs",
                                     bytes: report.bytesWritten)
             try AtomicFile.write(JSONEncoder.berth.encode(snapshot), to: temporary + "/meta.json")
             guard rename(temporary, final) == 0 else {
