@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         // Already there for Hummingbird; named so the coordinator tests' HTTPTypes import is declared.
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        // The coordinator's state: SQLite (the system's libsqlite3) through GRDB.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         .target(name: "CBerthShim", linkerSettings: [.linkedLibrary("cap")]),
@@ -44,6 +46,7 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // The start of the framework SDK: a scheduler API client over async-http-client.
         .target(name: "BerthFramework", dependencies: [

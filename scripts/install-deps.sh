@@ -4,6 +4,7 @@
 set -euo pipefail
 packages=(
   libseccomp-dev libcap-dev        # linked by berth
+  libsqlite3-dev                   # the coordinator's state (GRDB)
   busybox-static gcc libc6-dev     # rootfs/build.sh: the test and example root filesystem
   runc                             # berth-bench run: the reference runtime
   qemu-system-x86 linux-image-amd64 cpio  # ../shared/tools/cgroup2-vm: tests on a pure cgroup v2 kernel

@@ -13,7 +13,7 @@ enum AgentRoutes {
                 try await coordinator.handle(call, streamID: request.headers.mesosStreamID)
                 return Response(status: .accepted)
             }
-            let session = await coordinator.register(register, agentID: call.agentID)
+            let session = try await coordinator.register(register, agentID: call.agentID)
             return HTTPSupport.recordIOStream(session.events, streamID: session.streamID) {
                 await coordinator.agentStreamEnded(agent: session.agentID, streamID: session.streamID)
             }

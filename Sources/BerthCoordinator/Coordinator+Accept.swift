@@ -87,11 +87,22 @@ extension Coordinator {
             deliver(masterStatus(taskID, .error, reason: .taskInvalid, message: problem, agent: agent.id), to: framework.id)
         }
         guard !accepted.isEmpty else { return }
-        remaining = available
-        for task in accepted {
-            let status = TaskStatus(taskID: task.taskID, state: .staging, source: .master, agentID: agent.id, timestamp: wallClock)
-            tasks[TaskKey(framework: framework.id, task: task.taskID)] = TaskRecord(info: task, framework: framework.id, agent: agent.id, role: role, status: status)
+        let launched = accepted.map { task in
+            TaskRecord(info: task, framework: framework.id, agent: agent.id, role: role,
+                       status: TaskStatus(taskID: task.taskID, state: .staging, source: .master, agentID: agent.id, timestamp: wallClock))
         }
+        do {
+            try store?.save(launched.map(storedTask))
+        } catch {
+            // Not recorded means not launched: the framework hears so and can try again.
+            for task in accepted {
+                deliver(masterStatus(task.taskID, framework.isPartitionAware ? .dropped : .lost, reason: .taskUnknown,
+                                     message: "the coordinator could not record the launch (\(error)); launch it again", agent: agent.id), to: framework.id)
+            }
+            return
+        }
+        remaining = available
+        for task in launched { tasks[TaskKey(framework: framework.id, task: task.info.taskID)] = task }
         agent.channel?.send(.launch(AgentEvent.Launch(frameworkID: framework.id, frameworkInfo: framework.info, tasks: accepted,
                                                      executor: operation.launchGroup?.executor, group: isGroup ? true : nil)))
         logger.info("launching", metadata: ["framework": "\(framework.id)", "agent": "\(agent.id)", "tasks": "\(accepted.map(\.taskID.value))"])

@@ -35,7 +35,7 @@ extension Coordinator {
         let agentSnapshots = agents.values.sorted { $0.id < $1.id }.map { agent in
             AgentSnapshot(id: agent.id, total: agent.total, allocations: held[agent.id] ?? [],
                           attributes: Dictionary(agent.attributes.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first }),
-                          reachable: agent.reachable)
+                          reachable: agent.isOfferable)
         }
         return AllocationSnapshot(agents: agentSnapshots, frameworks: frameworks.values.sorted { $0.id < $1.id }.map(\.snapshot),
                                   filters: filters, outstandingOffers: offers.values.sorted { $0.id < $1.id }.map(\.offer),

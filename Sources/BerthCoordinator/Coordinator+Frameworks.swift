@@ -17,28 +17,32 @@ extension Coordinator {
         let info = subscribe.frameworkInfo
         let roles = try info.validatedRoles()
         let suppressed = try Set((subscribe.suppressedRoles ?? []).map { try Role($0) })
+        if let requested = info.id, removedFrameworks.contains(requested) {
+            // As Mesos: a removed framework cannot come back under its ID (an unknown ID is
+            // accepted, as after a Mesos master failover).
+            throw BerthError(.forbidden, "framework \(requested) was removed (torn down, or its failover timeout passed); SUBSCRIBE without framework_info.id to register anew")
+        }
         let id = info.id ?? nextFrameworkID()
+        var stored = info
+        stored.id = id
+        let capabilities = Set(info.capabilityNames.map(FrameworkCapability.init(rawValue:)))
+        var framework = frameworks[id] ?? FrameworkRecord(id: id, info: stored, roles: roles, suppressed: suppressed, capabilities: capabilities,
+                                                          channel: nil, failoverDeadline: nil)
+        let returning = framework.channel != nil || framework.failoverDeadline != nil
+        framework.info = stored
+        framework.roles = roles
+        framework.suppressed = suppressed
+        framework.capabilities = capabilities
+        framework.failoverDeadline = nil
+        try store?.save(storedFramework(framework))
         let streamID = Self.makeStreamID()
         let (events, continuation) = AsyncStream.makeStream(of: Event.self)
         let channel = EventChannel(streamID: streamID, continuation: continuation)
-        var stored = info
-        stored.id = id
-        if var existing = frameworks[id] {
-            existing.channel?.close()
-            existing.info = stored
-            existing.roles = roles
-            existing.suppressed = suppressed
-            existing.capabilities = Set(info.capabilityNames.map(FrameworkCapability.init(rawValue:)))
-            existing.channel = channel
-            existing.failoverDeadline = nil
-            frameworks[id] = existing
-            logger.info("framework re-subscribed", metadata: ["framework": "\(id)", "name": "\(info.name)"])
-        } else {
-            frameworks[id] = FrameworkRecord(id: id, info: stored, roles: roles, suppressed: suppressed,
-                                             capabilities: Set(info.capabilityNames.map(FrameworkCapability.init(rawValue:))),
-                                             channel: channel, failoverDeadline: nil)
-            logger.info("framework subscribed", metadata: ["framework": "\(id)", "name": "\(info.name)", "roles": "\(roles)"])
-        }
+        framework.channel?.close()
+        framework.channel = channel
+        frameworks[id] = framework
+        logger.info(returning ? "framework re-subscribed" : "framework subscribed",
+                    metadata: ["framework": "\(id)", "name": "\(info.name)", "roles": "\(roles)"])
         channel.send(.subscribed(id, heartbeatSeconds: configuration.frameworkHeartbeatInterval.seconds))
         requestAllocation()
         return FrameworkSubscription(frameworkID: id, streamID: streamID, events: events)
@@ -52,6 +56,12 @@ extension Coordinator {
         framework.channel = nil
         framework.failoverDeadline = now + (framework.info.failoverTimeout ?? 0)
         frameworks[id] = framework
+        do {
+            try store?.save(storedFramework(framework))
+        } catch {
+            // The deadline still holds in memory; only a restart before the next write would lose it.
+            logger.error("framework's failover deadline not recorded", metadata: ["framework": "\(id)", "error": "\(error)"])
+        }
         removeOffers { $0.framework == id }
         logger.info("framework disconnected", metadata: ["framework": "\(id)", "failover_timeout": "\(framework.info.failoverTimeout ?? 0)"])
     }
@@ -75,7 +85,7 @@ extension Coordinator {
         }
         switch call.type {
         case .subscribe: break
-        case .teardown: teardown(id)
+        case .teardown: try teardown(id)
         case .accept: if let accept = call.accept { self.accept(accept, from: id) }
         case .decline: if let decline = call.decline { self.decline(decline, from: id) }
         case .revive: try revive(id, roles: call.revive?.roles)
@@ -91,8 +101,11 @@ extension Coordinator {
         }
     }
 
-    func teardown(_ id: FrameworkID) {
+    func teardown(_ id: FrameworkID) throws {
+        guard frameworks[id] != nil else { return }
+        try store?.removeFramework(id)
         guard let framework = frameworks.removeValue(forKey: id) else { return }
+        removedFrameworks.insert(id)
         framework.channel?.close()
         removeOffers { $0.framework == id }
         filters.removeAll { $0.framework == id }
@@ -116,6 +129,7 @@ extension Coordinator {
         framework.roles = roles
         framework.capabilities = Set(update.frameworkInfo.capabilityNames.map(FrameworkCapability.init(rawValue:)))
         if let suppressed = update.suppressedRoles { framework.suppressed = try Set(suppressed.map { try Role($0) }) }
+        try store?.save(storedFramework(framework))
         frameworks[id] = framework
         removeOffers { $0.framework == id && !roles.contains($0.role) }
         requestAllocation()
@@ -127,7 +141,11 @@ extension Coordinator {
         for framework in frameworks.values where framework.channel == nil {
             if let deadline = framework.failoverDeadline, deadline <= current {
                 logger.notice("framework failover timeout passed", metadata: ["framework": "\(framework.id)"])
-                teardown(framework.id)
+                do {
+                    try teardown(framework.id)
+                } catch {
+                    logger.error("cannot remove framework; will retry", metadata: ["framework": "\(framework.id)", "error": "\(error)"])
+                }
             }
         }
     }

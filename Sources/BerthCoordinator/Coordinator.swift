@@ -17,23 +17,37 @@ public actor Coordinator {
     /// Prefix of every ID this coordinator hands out, so IDs of two runs never collide.
     let instanceID: String
     private let started = ContinuousClock.now
+    /// Where every change is written before it is answered; nil keeps state in memory only.
+    let store: CoordinatorStore?
 
     var agents: [AgentID: AgentRecord] = [:]
     var frameworks: [FrameworkID: FrameworkRecord] = [:]
     var offers: [OfferID: OfferRecord] = [:]
     var tasks: [TaskKey: TaskRecord] = [:]
     var filters: [OfferFilter] = []
+    /// Torn down or timed out in this run: they may not re-subscribe under their IDs.
+    var removedFrameworks: Set<FrameworkID> = []
     var counters = (frameworks: 0, agents: 0, offers: 0, cycles: UInt64(0))
 
     /// Wakes the allocation service early: buffered to one, since one cycle serves any number of changes.
     private let allocationRequests: AsyncStream<Void>.Continuation
     nonisolated let allocationWakeups: AsyncStream<Void>
 
-    public init(configuration: CoordinatorConfiguration, logger: Logger, instanceID: String = UUID().uuidString) {
+    /// With `configuration.home` set, opens the state database there and takes up where the last
+    /// run left off (see `Coordinator+Recovery.swift`).
+    public init(configuration: CoordinatorConfiguration, logger: Logger, instanceID: String = UUID().uuidString) throws {
         self.configuration = configuration
         self.logger = logger
         self.instanceID = instanceID
         (allocationWakeups, allocationRequests) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        guard let home = configuration.home else {
+            store = nil
+            return
+        }
+        let store = try CoordinatorStore(directory: home + "/coordinator")
+        self.store = store
+        let recovered = try Recovery.restore(from: store, at: Timestamp(seconds: 0), logger: logger)
+        (agents, frameworks, tasks) = (recovered.agents, recovered.frameworks, recovered.tasks)
     }
 
     /// Seconds since this coordinator started: what filter and failover deadlines are kept in.
@@ -72,11 +86,24 @@ public actor Coordinator {
         return OfferID("\(instanceID)-O\(counters.offers)")
     }
 
-    /// Sends a status update to the framework, when it is connected, and records it on the task.
+    /// Records a status on its task (on disk first), then sends it to the framework when it is
+    /// connected. A status the store cannot take is still sent, and logged: the framework must
+    /// not wait on a failing disk.
     func deliver(_ status: TaskStatus, to framework: FrameworkID) {
-        let key = TaskKey(framework: framework, task: status.taskID)
-        if tasks[key] != nil { tasks[key]?.status = status }
+        do {
+            try record([(framework, status)])
+        } catch {
+            logger.error("status not recorded", metadata: ["task": "\(status.taskID)", "error": "\(error)"])
+            tasks[TaskKey(framework: framework, task: status.taskID)]?.status = status
+        }
         frameworks[framework]?.send(.update(status))
+    }
+
+    /// Sets tasks' latest statuses, in the store first; statuses of unknown tasks are skipped.
+    func record(_ statuses: [(FrameworkID, TaskStatus)]) throws {
+        let known = statuses.filter { tasks[TaskKey(framework: $0.0, task: $0.1.taskID)] != nil }
+        try store?.saveStatuses(known)
+        for (framework, status) in known { tasks[TaskKey(framework: framework, task: status.taskID)]?.status = status }
     }
 
     /// A status update the coordinator itself makes (offer errors, lost agents): no uuid, since

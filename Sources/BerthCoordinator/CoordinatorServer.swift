@@ -15,8 +15,9 @@ public struct CoordinatorServer: Sendable {
     let services: [any Service]
     let logger: Logger
 
-    public init(configuration: CoordinatorConfiguration, logger: Logger) {
-        let coordinator = Coordinator(configuration: configuration, logger: logger)
+    /// Throws when the state database under `configuration.home` cannot be opened or read.
+    public init(configuration: CoordinatorConfiguration, logger: Logger) throws {
+        let coordinator = try Coordinator(configuration: configuration, logger: logger)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
         let application = Application(
             router: Self.router(coordinator: coordinator, configuration: configuration, logger: logger),

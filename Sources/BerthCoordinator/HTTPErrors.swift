@@ -14,6 +14,7 @@ enum HTTPErrorMapping {
         case .notFound: .notFound
         case .unsupported: .notImplemented
         case .invalidState: .conflict
+        case .unavailable: .serviceUnavailable
         default: .internalServerError
         }
     }

@@ -20,6 +20,11 @@ struct AgentRecord {
     var lastSeen: Timestamp
     var reachable: Bool
     var channel: EventChannel<AgentEvent>?
+    /// Known from before a coordinator restart but not registered since: its resources are not
+    /// offered until it registers and reports what it runs.
+    var awaitingReregistration = false
+
+    var isOfferable: Bool { reachable && !awaitingReregistration }
 }
 
 struct FrameworkRecord {
@@ -29,8 +34,8 @@ struct FrameworkRecord {
     var suppressed: Set<Role>
     var capabilities: Set<FrameworkCapability>
     var channel: EventChannel<Event>?
-    /// While disconnected: when its tasks are killed unless it re-subscribes. Kept in memory for
-    /// now; persisting it is what lets a coordinator restart honour it (unlike MESOS-4659).
+    /// While disconnected: when its tasks are killed unless it re-subscribes. Stored as wall-clock
+    /// time, so a coordinator restart honours it (unlike MESOS-4659).
     var failoverDeadline: Timestamp?
 
     var isPartitionAware: Bool { capabilities.contains(.partitionAware) }

@@ -45,6 +45,7 @@ public struct Reason: RawRepresentable, Hashable, Sendable, Codable, CustomStrin
     public var description: String { rawValue }
 
     public static let agentRemoved = Reason(rawValue: "REASON_AGENT_REMOVED")
+    public static let agentReregistered = Reason(rawValue: "REASON_AGENT_REREGISTERED")
     public static let agentRestarted = Reason(rawValue: "REASON_AGENT_RESTARTED")
     public static let agentUnknown = Reason(rawValue: "REASON_AGENT_UNKNOWN")
     public static let agentDisconnected = Reason(rawValue: "REASON_AGENT_DISCONNECTED")

@@ -10,7 +10,7 @@ struct CoordinatorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "coordinator",
         abstract: "Run the coordinator: agents, resource offers and the Mesos v1 scheduler API.",
-        discussion: "State is kept in memory for now. SIGTERM or SIGINT stop it gracefully.")
+        discussion: "State (frameworks with their failover deadlines, agents, tasks) is kept in HOME/coordinator/coordinator.sqlite and taken up again at start. SIGTERM or SIGINT stop it gracefully.")
 
     @Option(help: ArgumentHelp("Address to listen on (port 0 picks a free one).", valueName: "host:port"))
     var listen = "127.0.0.1:5050"
@@ -42,7 +42,7 @@ struct CoordinatorCommand: ParsableCommand {
         guard maxAgentPingTimeouts > 0 else { throw ValidationError("--max-agent-ping-timeouts must be at least 1") }
         configuration.maxAgentPingTimeouts = maxAgentPingTimeouts
         let logger = Logs.bootstrap(level: logLevel ?? "info")
-        let server = CoordinatorServer(configuration: configuration, logger: logger)
+        let server = try CoordinatorServer(configuration: configuration, logger: logger)
         let group = server.serviceGroup(signals: [.sigterm, .sigint])
         let host = configuration.host
         try Blocking.run {

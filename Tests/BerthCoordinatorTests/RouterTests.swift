@@ -12,10 +12,10 @@ import Testing
 
 /// The routes without sockets: status codes and messages of refused calls.
 @Suite struct RouterTests {
-    static func application() -> some ApplicationProtocol {
+    static func application() throws -> some ApplicationProtocol {
         let configuration = CoordinatorConfiguration()
         let logger = Logger(label: "router-test")
-        let coordinator = Coordinator(configuration: configuration, logger: logger)
+        let coordinator = try Coordinator(configuration: configuration, logger: logger)
         return Application(router: CoordinatorServer.router(coordinator: coordinator, configuration: configuration, logger: logger))
     }
 

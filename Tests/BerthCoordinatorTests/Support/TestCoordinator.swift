@@ -27,7 +27,7 @@ struct TestCoordinator {
     static func start(_ configuration: CoordinatorConfiguration = configuration()) async throws -> TestCoordinator {
         var logger = Logger(label: "test-coordinator")
         logger.logLevel = ProcessInfo.processInfo.environment["BERTH_TEST_LOG"] != nil ? .debug : .critical
-        let server = CoordinatorServer(configuration: configuration, logger: logger)
+        let server = try CoordinatorServer(configuration: configuration, logger: logger)
         let group = server.serviceGroup()
         let running = Task { try await group.run() }
         var ports = server.listeningPorts.makeAsyncIterator()
