@@ -43,6 +43,27 @@ import Testing
         #expect(state.unreachableSlaves == 1)
         // An unreachable agent's calls are refused until it registers again.
         #expect(try await agent.send(AgentCall(type: .heartbeat, agentID: agent.id)) == 403)
+
+        // Back, still running the task: a partition-aware framework hears TASK_RUNNING again;
+        // one that was told TASK_LOST has the task killed instead (Mesos 1.1+).
+        let known = await coordinator.coordinator.state().frameworks.first
+        let everyTask: [StateDocument.TaskState] = (known?.tasks ?? []) + (known?.completedTasks ?? [])
+        let task = try #require(everyTask.first)
+        let launched = TaskInfo(name: "t", taskID: "t1", agentID: agent.id, resources: try Resources.parse("cpus:1;mem:128"), command: CommandInfo(value: "sleep 100"))
+        let back = try await SimulatedAgent.register(to: coordinator, resources: "cpus:2;mem:1024", returningAs: agent.id, running: [
+            AgentCall.RunningTask(frameworkID: framework.id, task: launched, status: TaskStatus(taskID: "t1", state: .running, source: .executor)),
+        ])
+        #expect(task.state == expected.rawValue)
+        if expected == .unreachable {
+            let running = try await framework.events.next("UPDATE TASK_RUNNING after re-registration") {
+                $0.update?.status.state == .running && $0.update?.status.reason == .agentReregistered
+            }
+            #expect(running.update?.status.uuid == nil)
+        } else {
+            let kill = try await back.events.next("KILL") { $0.type == .kill }
+            #expect(kill.kill?.taskID == "t1")
+        }
+        #expect(await coordinator.coordinator.state().unreachableSlaves == 0)
         try await coordinator.stop()
     }
 

@@ -14,8 +14,10 @@ struct SimulatedAgent {
     let events: EventLog<AgentEvent>
 
     static func register(to coordinator: TestCoordinator, hostname: String = "agent1", resources: String = "cpus:4;mem:4096;ports:[31000-32000]",
-                         attributes: [Attribute] = [Attribute(name: "rack", value: "r1")]) async throws -> SimulatedAgent {
-        let call = AgentCall(type: .register, register: .init(hostname: hostname, resources: try Resources.parse(resources), attributes: attributes))
+                         attributes: [Attribute] = [Attribute(name: "rack", value: "r1")],
+                         returningAs agentID: AgentID? = nil, running tasks: [AgentCall.RunningTask] = []) async throws -> SimulatedAgent {
+        var call = AgentCall(type: .register, register: .init(hostname: hostname, resources: try Resources.parse(resources), attributes: attributes, tasks: tasks))
+        call.agentID = agentID
         let response = try await HTTPClient.shared.execute(try request(coordinator.url, call, streamID: nil), deadline: .distantFuture)
         guard response.status == .ok, let streamID = response.headers.first(name: ProtocolHeaders.streamID) else {
             throw FixtureFailure("REGISTER answered \(response.status)")
@@ -23,6 +25,7 @@ struct SimulatedAgent {
         let events = EventLog<AgentEvent>.collecting(RecordIOEvents<AgentEvent>(body: response.body, what: "agent event"))
         let registered = try await events.next("REGISTERED") { $0.type == .registered }
         guard let id = registered.registered?.agentID else { throw FixtureFailure("REGISTERED without agent_id") }
+        if let agentID, id != agentID { throw FixtureFailure("re-registered as \(id), not \(agentID)") }
         return SimulatedAgent(coordinator: coordinator.url, id: id, streamID: streamID, events: events)
     }
 
