@@ -90,7 +90,7 @@ extension Coordinator {
                                                  role: known?.role ?? framework.roles.first ?? .default, status: status))
             }
         }
-        for (key, task) in tasks where task.agent == id && !reportedKeys.contains(key) && !task.status.state.isTerminal {
+        for (key, task) in tasks.on(id) where !reportedKeys.contains(key) && !task.status.state.isTerminal {
             let partitionAware = frameworks[task.framework]?.isPartitionAware == true
             result.updates.append((task.framework, masterStatus(key.task, partitionAware ? .gone : .lost, reason: .agentReregistered,
                                                                 message: "agent \(id) re-registered without task \(key.task): it is not running", agent: id)))
@@ -165,7 +165,7 @@ extension Coordinator {
         logger.warning("agent unreachable", metadata: ["agent": "\(id)", "silent_seconds": "\(Int(seconds))"])
         removeOffers { $0.agent == id }
         let message = "agent \(id) (\(agent.hostname)) missed heartbeats for \(Int(seconds)) s and is unreachable"
-        for (key, task) in tasks where task.agent == id && !task.status.state.isTerminal {
+        for (key, task) in tasks.on(id) where !task.status.state.isTerminal {
             let partitionAware = frameworks[task.framework]?.isPartitionAware == true
             deliver(masterStatus(key.task, partitionAware ? .unreachable : .lost, reason: .agentRemoved, message: message, agent: id), to: task.framework)
         }

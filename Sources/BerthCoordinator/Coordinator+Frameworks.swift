@@ -110,10 +110,10 @@ extension Coordinator {
         removeOffers { $0.framework == id }
         filters.removeAll { $0.framework == id }
         let held = tasks.filter { $0.key.framework == id }
-        for agentID in Set(held.values.map(\.agent)) {
+        for agentID in Set(held.map(\.value.agent)) {
             agents[agentID]?.channel?.send(.shutdownFramework(id))
         }
-        for key in held.keys { tasks[key] = nil }
+        for (key, _) in held { tasks[key] = nil }
         logger.info("framework removed", metadata: ["framework": "\(id)", "tasks": "\(held.count)"])
         requestAllocation()
     }

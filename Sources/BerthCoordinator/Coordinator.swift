@@ -23,7 +23,7 @@ public actor Coordinator {
     var agents: [AgentID: AgentRecord] = [:]
     var frameworks: [FrameworkID: FrameworkRecord] = [:]
     var offers: [OfferID: OfferRecord] = [:]
-    var tasks: [TaskKey: TaskRecord] = [:]
+    var tasks = TaskTable()
     var filters: [OfferFilter] = []
     /// Torn down or timed out in this run: they may not re-subscribe under their IDs.
     var removedFrameworks: Set<FrameworkID> = []
@@ -47,7 +47,7 @@ public actor Coordinator {
         let store = try CoordinatorStore(directory: home + "/coordinator")
         self.store = store
         let recovered = try Recovery.restore(from: store, at: Timestamp(seconds: 0), logger: logger)
-        (agents, frameworks, tasks) = (recovered.agents, recovered.frameworks, recovered.tasks)
+        (agents, frameworks, tasks) = (recovered.agents, recovered.frameworks, TaskTable(recovered.tasks))
     }
 
     /// Seconds since this coordinator started: what filter and failover deadlines are kept in.

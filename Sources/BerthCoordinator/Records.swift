@@ -64,3 +64,38 @@ struct OfferRecord {
     let id: OfferID
     let offer: Offer
 }
+
+/// Tasks by key, indexed by agent as well: re-registration and unreachability look at one
+/// agent's tasks, and with 10,000 agents re-registering a scan of all tasks each is quadratic.
+struct TaskTable: Sequence {
+    private var byKey: [TaskKey: TaskRecord] = [:]
+    private var keysByAgent: [AgentID: Set<TaskKey>] = [:]
+
+    init() {}
+
+    init(_ records: [TaskKey: TaskRecord]) {
+        for (key, record) in records { self[key] = record }
+    }
+
+    subscript(key: TaskKey) -> TaskRecord? {
+        get { byKey[key] }
+        set {
+            if let old = byKey[key], old.agent != newValue?.agent {
+                keysByAgent[old.agent]?.remove(key)
+                if keysByAgent[old.agent]?.isEmpty == true { keysByAgent[old.agent] = nil }
+            }
+            if let newValue { keysByAgent[newValue.agent, default: []].insert(key) }
+            byKey[key] = newValue
+        }
+    }
+
+    var values: Dictionary<TaskKey, TaskRecord>.Values { byKey.values }
+    var count: Int { byKey.count }
+
+    /// The tasks placed on one agent, live or not.
+    func on(_ agent: AgentID) -> [(key: TaskKey, value: TaskRecord)] {
+        (keysByAgent[agent] ?? []).compactMap { key in byKey[key].map { (key, $0) } }
+    }
+
+    func makeIterator() -> Dictionary<TaskKey, TaskRecord>.Iterator { byKey.makeIterator() }
+}
