@@ -7,6 +7,9 @@ extension Coordinator {
     /// One allocation cycle: a snapshot of the registry into the pure allocator, its offers
     /// recorded and sent as OFFERS events, one per framework.
     public func allocate() {
+        // Only connected frameworks are offered anything: without one (as after a restart, while
+        // agents re-register) a snapshot of every agent would be built for nothing.
+        guard frameworks.values.contains(where: { $0.channel != nil }) else { return }
         counters.cycles += 1
         let current = now
         filters.removeAll { !$0.isActive(at: current) }

@@ -20,6 +20,10 @@ public struct CoordinatorConfiguration: Sendable {
     /// refuse_seconds when a DECLINE or ACCEPT gives none (Mesos: 5 s).
     public var defaultRefuseSeconds: Double = 5
     public var minAllocatableResources: [ResourceQuantities] = AllocationSnapshot.mesosMinAllocatable
+    /// Pending connections the listening socket queues (capped by net.core.somaxconn). After a
+    /// restart every agent reconnects at once: with the usual 256, SYNs are dropped and agents
+    /// wait a second per retry.
+    public var listenBacklog: Int = 4096
     /// Largest request body accepted on the API.
     public var maximumBodySize: Int = 4 << 20
 

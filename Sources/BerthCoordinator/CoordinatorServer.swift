@@ -21,7 +21,8 @@ public struct CoordinatorServer: Sendable {
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
         let application = Application(
             router: Self.router(coordinator: coordinator, configuration: configuration, logger: logger),
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "berth"),
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "berth",
+                                                    backlog: configuration.listenBacklog),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? configuration.port)
                 portContinuation.finish()

@@ -12,7 +12,13 @@ struct AllocationService: Service {
         try? await cancelWhenGracefulShutdown {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await _ in coordinator.allocationWakeups { await coordinator.allocate() }
+                    // Prompt cycles may take at most a fifth of the coordinator's time: on a big
+                    // cluster a burst of changes (agents re-registering) is served in batches.
+                    for await _ in coordinator.allocationWakeups {
+                        let started = ContinuousClock.now
+                        await coordinator.allocate()
+                        try await Task.sleep(for: (ContinuousClock.now - started) * 4)
+                    }
                 }
                 group.addTask {
                     while true {

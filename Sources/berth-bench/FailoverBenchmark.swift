@@ -40,8 +40,7 @@ struct FailoverBenchmark: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // Two sockets per agent (client and server end) in this one process.
-        try raiseOpenFileLimit(to: rlim_t(agents) * 2 + 1024)
+        try raiseOpenFileLimit(needed: agents + 1024)
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("berth-bench-failover-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: home) }
         var configuration = CoordinatorConfiguration()
@@ -52,40 +51,36 @@ struct FailoverBenchmark: AsyncParsableCommand {
         var logger = Logger(label: "bench-coordinator")
         logger.logLevel = .error
 
-        var pool = HTTPClient.Configuration.ConnectionPool(idleTimeout: .seconds(60))
-        pool.concurrentHTTP1ConnectionsPerHostSoftLimit = agents + 16
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(connectionPool: pool))
-        do {
-            try await measure(configuration, logger: logger, http: http)
-        } catch {
-            try? await http.shutdown()
-            throw error
-        }
-        try await http.shutdown()
-    }
-
-    func measure(_ configuration: CoordinatorConfiguration, logger: Logger, http: HTTPClient) async throws {
         let first = try await RunningCoordinator.start(configuration, logger: logger)
-        let framework = try await SchedulerClient(coordinator: first.url, httpClient: http)
+        let framework = try await SchedulerClient(coordinator: first.url)
             .subscribe(FrameworkInfo(user: "root", name: "bench", failoverTimeout: 3600, roles: ["*"]))
         let frameworkID = try await firstFrameworkID(framework)
-        let registrations = try (0..<agents).map { try registration(agent: $0, framework: frameworkID) }
-        let (registerSeconds, ids) = try await registerAll(registrations, with: nil, at: first.url, http: http)
+        // The agents live in a child process: two sockets per agent in one process would need
+        // more open files than an unprivileged limit allows, and real agents are elsewhere anyway.
+        let child = try AgentsProcess(arguments: ["failover-agents", "--coordinator", first.url, "--agents", "\(agents)",
+                                                  "--tasks-per-agent", "\(tasksPerAgent)", "--framework", frameworkID.value])
+        defer { child.terminate() }
+        let registerMilliseconds = try await child.figure("registered_ms")
         try await first.stop()
 
         let recoverStart = ContinuousClock.now
+        configuration.port = first.port
         let second = try await RunningCoordinator.start(configuration, logger: logger)
         let recoverSeconds = (ContinuousClock.now - recoverStart) / .seconds(1)
-        let (reregisterSeconds, _) = try await registerAll(registrations, with: ids, at: second.url, http: http)
+        let cpuBefore = processCPUMilliseconds()
+        child.send("reregister")
+        let reregisterMilliseconds = try await child.figure("reregistered_ms")
+        let coordinatorCPU = processCPUMilliseconds() - cpuBefore
+        let agentsCPU = try await child.figure("agents_cpu_ms")
         let state = await second.server.coordinator.state()
+        child.send("exit")
         try await second.stop()
         guard state.activatedSlaves == agents else {
             throw BerthError(.invalidState, "only \(state.activatedSlaves) of \(agents) agents are active after re-registering")
         }
-        let reregisterMilliseconds = reregisterSeconds * 1000
-        print(String(format: "agents=%d tasks=%d register_ms=%.0f recover_ms=%.0f reregister_ms=%.0f mesos_ms=%.0f goal_ms=%.0f ratio_to_mesos=%.3f",
-                     agents, agents * tasksPerAgent, registerSeconds * 1000, recoverSeconds * 1000, reregisterMilliseconds,
-                     Self.mesosMilliseconds, Self.goalMilliseconds, reregisterMilliseconds / Self.mesosMilliseconds))
+        print(String(format: "agents=%d tasks=%d register_ms=%.0f recover_ms=%.0f reregister_ms=%.0f coordinator_cpu_ms=%.0f agents_cpu_ms=%.0f mesos_ms=%.0f goal_ms=%.0f ratio_to_mesos=%.3f",
+                     agents, agents * tasksPerAgent, registerMilliseconds, recoverSeconds * 1000, reregisterMilliseconds,
+                     coordinatorCPU, agentsCPU, Self.mesosMilliseconds, Self.goalMilliseconds, reregisterMilliseconds / Self.mesosMilliseconds))
     }
 
     func firstFrameworkID(_ stream: SchedulerStream) async throws -> FrameworkID {
@@ -93,6 +88,53 @@ struct FailoverBenchmark: AsyncParsableCommand {
             if let id = event.subscribed?.frameworkID { return id }
         }
         throw BerthError(.invalidState, "the SUBSCRIBE stream ended before SUBSCRIBED")
+    }
+}
+
+/// `berth-bench failover-agents` (internal): the simulated agents of `failover`, in a process of
+/// their own. Registers every agent, prints `registered_ms=X`, waits for `reregister` on stdin,
+/// registers them again with the IDs they were given, prints `reregistered_ms=X`, and keeps its
+/// streams open until `exit` or end of input.
+struct FailoverAgents: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "failover-agents", shouldDisplay: false)
+
+    @Option var coordinator: String
+    @Option var agents: Int
+    @Option var tasksPerAgent: Int
+    @Option var framework: String
+
+    static let agentsPerClient = 50
+
+    func run() async throws {
+        try raiseOpenFileLimit(needed: agents + 1024)
+        var pool = HTTPClient.Configuration.ConnectionPool(idleTimeout: .seconds(600))
+        pool.concurrentHTTP1ConnectionsPerHostSoftLimit = Self.agentsPerClient + 1
+        let clients = (0..<(agents + Self.agentsPerClient - 1) / Self.agentsPerClient).map { _ in
+            HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(connectionPool: pool))
+        }
+        var failure: (any Error)?
+        do {
+            let registrations = try (0..<agents).map { try registration(agent: $0, framework: FrameworkID(framework)) }
+            let (registerSeconds, ids) = try await registerAll(registrations, with: nil, at: coordinator, clients: clients)
+            FileHandle.standardOutput.write(Data(String(format: "registered_ms=%.1f\n", registerSeconds * 1000).utf8))
+            guard await Self.readLine() == "reregister" else { throw BerthError(.invalidState, "expected reregister on stdin") }
+            let cpuBefore = processCPUMilliseconds()
+            let (reregisterSeconds, _) = try await registerAll(registrations, with: ids, at: coordinator, clients: clients)
+            let cpu = processCPUMilliseconds() - cpuBefore
+            FileHandle.standardOutput.write(Data(String(format: "reregistered_ms=%.1f\nagents_cpu_ms=%.1f\n", reregisterSeconds * 1000, cpu).utf8))
+            _ = await Self.readLine()
+        } catch {
+            failure = error
+        }
+        for client in clients { try? await client.shutdown() }
+        if let failure { throw failure }
+    }
+
+    /// One line of stdin, read off the cooperative pool so the HTTP clients keep running.
+    static func readLine() async -> String? {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: Swift.readLine()) }
+        }
     }
 
     func registration(agent index: Int, framework: FrameworkID) throws -> AgentCall.Register {
@@ -108,28 +150,35 @@ struct FailoverBenchmark: AsyncParsableCommand {
     }
 
     /// Every agent REGISTERs at once; returns the seconds until the last REGISTERED arrived, and
-    /// the IDs given. The streams stay open until all are in, as live agents keep theirs.
+    /// the IDs given. The streams stay open until all are in, as live agents keep theirs. Bodies
+    /// are encoded before the clock starts, and agents share an HTTP client only in small groups:
+    /// real agents are separate hosts, and one client's connection pool grows costly with
+    /// thousands of connections, which would measure the client rather than the coordinator.
     func registerAll(_ registrations: [AgentCall.Register], with ids: [AgentID]?, at url: String,
-                     http: HTTPClient) async throws -> (Double, [AgentID]) {
+                     clients: [HTTPClient]) async throws -> (Double, [AgentID]) {
+        let requests = try registrations.enumerated().map { index, register in
+            var register = register
+            let id = ids?[index]
+            if let id {
+                register.tasks = register.tasks?.map { running in
+                    var adopted = running
+                    adopted.task.agentID = id
+                    return adopted
+                }
+            }
+            var call = AgentCall(type: .register, register: register)
+            call.agentID = id
+            var request = HTTPClientRequest(url: url + "/api/v1/agent")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try MesosJSON.encode(call)))
+            return request
+        }
         let start = ContinuousClock.now
         let streams = try await withThrowingTaskGroup(of: (Int, AgentID, HTTPClientResponse).self) { group in
-            for (index, register) in registrations.enumerated() {
+            for (index, request) in requests.enumerated() {
+                let http = clients[index % clients.count]
                 group.addTask {
-                    var register = register
-                    let id = ids?[index]
-                    if let id {
-                        register.tasks = register.tasks?.map { running in
-                            var adopted = running
-                            adopted.task.agentID = id
-                            return adopted
-                        }
-                    }
-                    var call = AgentCall(type: .register, register: register)
-                    call.agentID = id
-                    var request = HTTPClientRequest(url: url + "/api/v1/agent")
-                    request.method = .POST
-                    request.headers.add(name: "Content-Type", value: "application/json")
-                    request.body = .bytes(ByteBuffer(bytes: try MesosJSON.encode(call)))
                     let response = try await http.execute(request, deadline: .distantFuture)
                     guard response.status == .ok else {
                         throw BerthError(.invalidState, "REGISTER of agent \(index) answered HTTP \(response.status.code)")
@@ -140,7 +189,7 @@ struct FailoverBenchmark: AsyncParsableCommand {
                     throw BerthError(.invalidState, "agent \(index)'s stream ended before REGISTERED")
                 }
             }
-            var given = [AgentID](repeating: AgentID(""), count: registrations.count)
+            var given = [AgentID](repeating: AgentID(""), count: requests.count)
             var open: [HTTPClientResponse] = []
             for try await (index, id, response) in group {
                 given[index] = id
@@ -150,16 +199,69 @@ struct FailoverBenchmark: AsyncParsableCommand {
         }
         return ((ContinuousClock.now - start) / .seconds(1), streams.0)
     }
+}
 
-    func raiseOpenFileLimit(to wanted: rlim_t) throws {
-        var limit = rlimit()
-        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        guard limit.rlim_cur < wanted else { return }
-        limit.rlim_cur = max(wanted, limit.rlim_cur)
-        limit.rlim_max = max(wanted, limit.rlim_max)
-        guard setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else {
-            throw BerthError(.system, "cannot raise the open-file limit to \(wanted) for \(agents) agents: \(String(cString: strerror(errno))); run as root or use fewer --agents")
+/// The agents' process, driven through its stdin and stdout.
+final class AgentsProcess: @unchecked Sendable {
+    private let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+
+    init(arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        process.arguments = arguments
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+    }
+
+    func send(_ line: String) {
+        input.fileHandleForWriting.write(Data((line + "\n").utf8))
+    }
+
+    /// Waits for the child's `name=value` line and returns the value.
+    func figure(_ name: String) async throws -> Double {
+        let handle = output.fileHandleForReading
+        let line = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var bytes: [UInt8] = []
+                while true {
+                    let byte = handle.readData(ofLength: 1)
+                    guard let first = byte.first, first != UInt8(ascii: "\n") else { break }
+                    bytes.append(first)
+                }
+                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
+            }
         }
+        guard line.hasPrefix(name + "="), let value = Double(line.dropFirst(name.count + 1)) else {
+            throw BerthError(.invalidState, "the agents' process did not report \(name) (got \"\(line)\"); its error is above")
+        }
+        return value
+    }
+
+    func terminate() {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+    }
+}
+
+/// User + system CPU time of this process so far: on two shared cores, how the re-registration
+/// time splits between the coordinator and the simulated agents.
+func processCPUMilliseconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func milliseconds(_ time: timeval) -> Double { Double(time.tv_sec) * 1000 + Double(time.tv_usec) / 1000 }
+    return milliseconds(usage.ru_utime) + milliseconds(usage.ru_stime)
+}
+
+/// Raises the soft open-file limit as far as the hard limit allows; says so when that is too few.
+func raiseOpenFileLimit(needed: Int) throws {
+    var limit = rlimit()
+    getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    limit.rlim_cur = limit.rlim_max
+    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    guard limit.rlim_cur >= rlim_t(needed) else {
+        throw BerthError(.system, "the open-file limit is \(limit.rlim_cur), fewer than the \(needed) this many agents need; raise it (ulimit -Hn) or use fewer --agents")
     }
 }
 
@@ -168,7 +270,8 @@ struct RunningCoordinator {
     let server: CoordinatorServer
     let running: Task<Void, any Error>
     let group: ServiceGroup
-    let url: String
+    let port: Int
+    var url: String { "http://127.0.0.1:\(port)" }
 
     static func start(_ configuration: CoordinatorConfiguration, logger: Logger) async throws -> RunningCoordinator {
         let server = try CoordinatorServer(configuration: configuration, logger: logger)
@@ -179,7 +282,7 @@ struct RunningCoordinator {
             running.cancel()
             throw BerthError(.invalidState, "the coordinator did not start listening")
         }
-        return RunningCoordinator(server: server, running: running, group: group, url: "http://127.0.0.1:\(port)")
+        return RunningCoordinator(server: server, running: running, group: group, port: port)
     }
 
     func stop() async throws {
