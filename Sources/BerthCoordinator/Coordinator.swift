@@ -25,6 +25,8 @@ public actor Coordinator {
     var offers: [OfferID: OfferRecord] = [:]
     var tasks = TaskTable()
     var filters: [OfferFilter] = []
+    /// Tasks of each framework that finished since its completed tasks were last pruned.
+    var completedSincePrune: [FrameworkID: Int] = [:]
     /// Torn down or timed out in this run: they may not re-subscribe under their IDs.
     var removedFrameworks: Set<FrameworkID> = []
     var counters = (frameworks: 0, agents: 0, offers: 0, cycles: UInt64(0))
@@ -103,7 +105,33 @@ public actor Coordinator {
     func record(_ statuses: [(FrameworkID, TaskStatus)]) throws {
         let known = statuses.filter { tasks[TaskKey(framework: $0.0, task: $0.1.taskID)] != nil }
         try store?.saveStatuses(known)
-        for (framework, status) in known { tasks[TaskKey(framework: framework, task: status.taskID)]?.status = status }
+        for (framework, status) in known {
+            let key = TaskKey(framework: framework, task: status.taskID)
+            if status.state.isTerminal, tasks[key]?.status.state.isTerminal == false {
+                completedSincePrune[framework, default: 0] += 1
+            }
+            tasks[key]?.status = status
+        }
+        for framework in Set(known.map(\.0)) where completedSincePrune[framework, default: 0] > configuration.maxCompletedTasksPerFramework / 10 {
+            forgetOldCompletedTasks(of: framework)
+        }
+    }
+
+    /// Keeps the newest `maxCompletedTasksPerFramework` finished tasks of a framework. Runs after
+    /// every tenth of that many tasks finish, so its scan costs little per task.
+    func forgetOldCompletedTasks(of framework: FrameworkID) {
+        completedSincePrune[framework] = 0
+        let completed = tasks.values.filter { $0.framework == framework && $0.status.state.isTerminal }
+        let excess = completed.count - configuration.maxCompletedTasksPerFramework
+        guard excess > 0 else { return }
+        let oldest = completed.sorted { ($0.status.timestamp ?? 0) < ($1.status.timestamp ?? 0) }.prefix(excess)
+        do {
+            try store?.removeTasks(oldest.map { ($0.framework, $0.info.taskID) })
+        } catch {
+            logger.error("cannot forget old completed tasks; will retry", metadata: ["framework": "\(framework)", "error": "\(error)"])
+            return
+        }
+        for task in oldest { tasks[TaskKey(framework: framework, task: task.info.taskID)] = nil }
     }
 
     /// A status update the coordinator itself makes (offer errors, lost agents): no uuid, since

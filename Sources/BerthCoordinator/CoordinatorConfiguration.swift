@@ -24,6 +24,10 @@ public struct CoordinatorConfiguration: Sendable {
     /// restart every agent reconnects at once: with the usual 256, SYNs are dropped and agents
     /// wait a second per retry.
     public var listenBacklog: Int = 4096
+    /// Finished tasks remembered per framework (Mesos' --max_completed_tasks_per_framework); the
+    /// oldest are forgotten first, so a framework launching many short tasks does not grow the
+    /// registry and its database without bound.
+    public var maxCompletedTasksPerFramework = 1000
     /// Largest request body accepted on the API.
     public var maximumBodySize: Int = 4 << 20
 

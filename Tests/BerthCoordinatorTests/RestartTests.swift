@@ -139,6 +139,41 @@ import Testing
         try await coordinator.stop()
     }
 
+    /// Finished tasks are kept up to a bound per framework, newest first, in memory and on disk.
+    @Test func oldCompletedTasksAreForgotten() async throws {
+        let home = try Self.home()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let configuration = TestCoordinator.configuration {
+            $0.home = home
+            $0.maxCompletedTasksPerFramework = 10
+        }
+        let coordinator = try await TestCoordinator.start(configuration)
+        let agent = try await SimulatedAgent.register(to: coordinator)
+        let framework = try await TestFramework.subscribe(to: coordinator, failoverTimeout: 60)
+        let offer = try await framework.nextOffer()
+        let launched = try (1...15).map { number in
+            TaskInfo(name: "t", taskID: TaskID("t\(number)"), agentID: agent.id, resources: try Resources.parse("cpus:0.1;mem:16"), command: CommandInfo(value: "true"))
+        }
+        try await framework.calls.launch(launched, on: [offer.id])
+        _ = try await agent.events.next("LAUNCH") { $0.type == .launch }
+        for task in launched {
+            try await agent.update(framework.id, task.taskID, .finished)
+            _ = try await framework.nextUpdate(task.taskID, .finished)
+        }
+        func completed(_ coordinator: TestCoordinator) async -> [String] {
+            await coordinator.coordinator.state().frameworks.first?.completedTasks.map(\.id).sorted { $0.count == $1.count ? $0 < $1 : $0.count < $1.count } ?? []
+        }
+        // Pruned after every tenth of the bound: at most 10 + 1 kept, always the newest.
+        let newest = (6...15).map { "t\($0)" }
+        let kept = await completed(coordinator)
+        #expect(kept.count <= 11)
+        #expect(Array(kept.suffix(10)) == newest)
+        try await coordinator.stop()
+        let restarted = try await TestCoordinator.start(configuration)
+        #expect(await completed(restarted) == kept)
+        try await restarted.stop()
+    }
+
     @Test func aDamagedDatabaseIsAClearErrorAtStart() async throws {
         let home = try Self.home()
         defer { try? FileManager.default.removeItem(atPath: home) }
