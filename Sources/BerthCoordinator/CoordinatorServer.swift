@@ -51,6 +51,7 @@ public struct CoordinatorServer: Sendable {
         SchedulerRoutes.add(to: router, coordinator: coordinator, bodyLimit: configuration.maximumBodySize)
         AgentRoutes.add(to: router, coordinator: coordinator, bodyLimit: configuration.maximumBodySize)
         OperatorRoutes.add(to: router, coordinator: coordinator)
+        TaskRoutes.add(to: router, coordinator: coordinator)
         return router
     }
 

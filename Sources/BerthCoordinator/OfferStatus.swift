@@ -1,29 +1,10 @@
 import BerthAllocator
 import BerthCore
+import BerthProtocol
 
-/// `GET /api/v1/frameworks/{id}/offer-status`: why a framework is (not) receiving offers.
-public struct OfferStatusDocument: Codable, Sendable {
-    public var frameworkID: String
-    /// True when nothing holds offers back.
-    public var receivingOffers: Bool
-    public var blockers: [Blocker]
-
-    enum CodingKeys: String, CodingKey { case frameworkID = "framework_id", receivingOffers = "receiving_offers", blockers }
-
-    public struct Blocker: Codable, Sendable {
-        /// A stable code a program can switch on ("SUPPRESSED", "FILTERED", ...).
-        public var reason: String
-        public var role: String?
-        public var agentID: String?
-        public var message: String
-
-        enum CodingKeys: String, CodingKey { case reason, role, agentID = "agent_id", message }
-    }
-
+extension OfferStatusDocument {
     init(framework: FrameworkID, blockers: [OfferBlocker]) {
-        frameworkID = framework.value
-        receivingOffers = blockers.isEmpty
-        self.blockers = blockers.map(Self.blocker)
+        self.init(frameworkID: framework.value, receivingOffers: blockers.isEmpty, blockers: blockers.map(Self.blocker))
     }
 
     static func blocker(_ blocker: OfferBlocker) -> Blocker {
