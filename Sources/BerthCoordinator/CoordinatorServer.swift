@@ -60,4 +60,33 @@ public struct CoordinatorServer: Sendable {
         ServiceGroup(configuration: ServiceGroupConfiguration(services: services.map { .init(service: $0) },
                                                               gracefulShutdownSignals: signals, logger: logger))
     }
+
+    /// Runs every service in a task of its own and returns once the server listens: for tests
+    /// and benchmarks that drive a coordinator in-process.
+    public func start() async throws -> Running {
+        let group = serviceGroup()
+        let task = Task { try await group.run() }
+        var ports = listeningPorts.makeAsyncIterator()
+        guard let port = await ports.next(), port > 0 else {
+            task.cancel()
+            throw BerthError(.invalidState, "the coordinator did not start listening on \(configuration.host):\(configuration.port)")
+        }
+        return Running(server: self, group: group, task: task, port: port)
+    }
+
+    /// A started coordinator.
+    public struct Running: Sendable {
+        public let server: CoordinatorServer
+        let group: ServiceGroup
+        let task: Task<Void, any Error>
+        public let port: Int
+
+        public var url: String { "http://127.0.0.1:\(port)" }
+
+        /// Graceful shutdown, as SIGTERM does; returns once every service has stopped.
+        public func stop() async throws {
+            await group.triggerGracefulShutdown()
+            try await task.value
+        }
+    }
 }

@@ -7,7 +7,6 @@ import BerthProtocol
 import Foundation
 import Logging
 import NIOCore
-import ServiceLifecycle
 
 /// `berth-bench failover`: how long N agents take to re-register after a coordinator restart.
 struct FailoverBenchmark: AsyncParsableCommand {
@@ -51,7 +50,7 @@ struct FailoverBenchmark: AsyncParsableCommand {
         var logger = Logger(label: "bench-coordinator")
         logger.logLevel = .error
 
-        let first = try await RunningCoordinator.start(configuration, logger: logger)
+        let first = try await CoordinatorServer(configuration: configuration, logger: logger).start()
         let framework = try await SchedulerClient(coordinator: first.url)
             .subscribe(FrameworkInfo(user: "root", name: "bench", failoverTimeout: 3600, roles: ["*"]))
         let frameworkID = try await firstFrameworkID(framework)
@@ -65,7 +64,7 @@ struct FailoverBenchmark: AsyncParsableCommand {
 
         let recoverStart = ContinuousClock.now
         configuration.port = first.port
-        let second = try await RunningCoordinator.start(configuration, logger: logger)
+        let second = try await CoordinatorServer(configuration: configuration, logger: logger).start()
         let recoverSeconds = (ContinuousClock.now - recoverStart) / .seconds(1)
         let cpuBefore = processCPUMilliseconds()
         child.send("reregister")
@@ -262,31 +261,5 @@ func raiseOpenFileLimit(needed: Int) throws {
     _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     guard limit.rlim_cur >= rlim_t(needed) else {
         throw BerthError(.system, "the open-file limit is \(limit.rlim_cur), fewer than the \(needed) this many agents need; raise it (ulimit -Hn) or use fewer --agents")
-    }
-}
-
-/// A coordinator with its whole service group, on a free loopback port.
-struct RunningCoordinator {
-    let server: CoordinatorServer
-    let running: Task<Void, any Error>
-    let group: ServiceGroup
-    let port: Int
-    var url: String { "http://127.0.0.1:\(port)" }
-
-    static func start(_ configuration: CoordinatorConfiguration, logger: Logger) async throws -> RunningCoordinator {
-        let server = try CoordinatorServer(configuration: configuration, logger: logger)
-        let group = server.serviceGroup()
-        let running = Task { try await group.run() }
-        var ports = server.listeningPorts.makeAsyncIterator()
-        guard let port = await ports.next(), port > 0 else {
-            running.cancel()
-            throw BerthError(.invalidState, "the coordinator did not start listening")
-        }
-        return RunningCoordinator(server: server, running: running, group: group, port: port)
-    }
-
-    func stop() async throws {
-        await group.triggerGracefulShutdown()
-        try await running.value
     }
 }

@@ -2,17 +2,14 @@ import BerthCoordinator
 import BerthCore
 import Foundation
 import Logging
-import ServiceLifecycle
 
 /// A real coordinator on a free loopback port, running its whole ServiceGroup, for one test.
 struct TestCoordinator {
-    let server: CoordinatorServer
-    let group: ServiceGroup
-    let running: Task<Void, any Error>
-    let port: Int
+    let running: CoordinatorServer.Running
 
-    var url: String { "http://127.0.0.1:\(port)" }
-    var coordinator: Coordinator { server.coordinator }
+    var port: Int { running.port }
+    var url: String { running.url }
+    var coordinator: Coordinator { running.server.coordinator }
 
     /// Fast timings so tests do not wait on production defaults.
     static func configuration(_ adjust: (inout CoordinatorConfiguration) -> Void = { _ in }) -> CoordinatorConfiguration {
@@ -27,21 +24,12 @@ struct TestCoordinator {
     static func start(_ configuration: CoordinatorConfiguration = configuration()) async throws -> TestCoordinator {
         var logger = Logger(label: "test-coordinator")
         logger.logLevel = ProcessInfo.processInfo.environment["BERTH_TEST_LOG"] != nil ? .debug : .critical
-        let server = try CoordinatorServer(configuration: configuration, logger: logger)
-        let group = server.serviceGroup()
-        let running = Task { try await group.run() }
-        var ports = server.listeningPorts.makeAsyncIterator()
-        guard let port = await ports.next(), port > 0 else {
-            running.cancel()
-            throw FixtureFailure("the coordinator did not start listening")
-        }
-        return TestCoordinator(server: server, group: group, running: running, port: port)
+        return TestCoordinator(running: try await CoordinatorServer(configuration: configuration, logger: logger).start())
     }
 
     /// Graceful shutdown, as SIGTERM does; returns once every service has stopped.
     func stop() async throws {
-        await group.triggerGracefulShutdown()
-        try await running.value
+        try await running.stop()
     }
 }
 
