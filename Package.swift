@@ -9,6 +9,9 @@ let package = Package(
     products: [
         .executable(name: "berth", targets: ["berth"]),
         .executable(name: "berth-bench", targets: ["berth-bench"]),
+        .executable(name: "berth-example-launcher", targets: ["berth-example-launcher"]),
+        // The framework SDK, for Swift frameworks outside this package.
+        .library(name: "BerthFramework", targets: ["BerthFramework"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -82,6 +85,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // examples/launcher: a framework written with the SDK (README, "Writing a framework").
+        .executableTarget(name: "berth-example-launcher", dependencies: ["BerthCore", "BerthFramework", "BerthProtocol"],
+                          path: "examples/launcher"),
         .executableTarget(name: "berth-bench", dependencies: [
             "BerthCore", "BerthOCI", "BerthImage", "BerthAllocator", "BerthCoordinator", "BerthFramework", "BerthProtocol",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
