@@ -81,8 +81,15 @@ public struct LocalImages: Sendable {
         let gcLock = try FileLock(path: home.collectionLockFile, mode: .shared)
         defer { withExtendedLifetime(gcLock) {} }
         let layers = try prepareSnapshots(record, limits: limits, progress: progress)
-        return try ContainerRootfs.create(containerID: containerID, image: record.name, snapshots: layers,
-                                          driver: try snapshots.driver(), home: home)
+        let rootfs = try ContainerRootfs.create(containerID: containerID, image: record.name, snapshots: layers,
+                                                driver: try snapshots.driver(), home: home)
+        do {
+            try records.markUsed(name: record.name)
+        } catch {
+            // Only pruning by age reads it; the container must not fail for it.
+            logger.warning("cannot note that image \(record.name) was used: \(error)")
+        }
+        return rootfs
     }
 
     /// Applies every layer of the image, in order, onto `directory` (created when missing, and

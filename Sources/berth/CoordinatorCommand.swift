@@ -67,9 +67,9 @@ struct CoordinatorCommand: ParsableCommand {
         return (host.isEmpty ? "0.0.0.0" : host, port)
     }
 
-    /// "1s", "500ms", "2m", or plain seconds ("1.5").
+    /// "1s", "500ms", "2m", "24h", "7d", or plain seconds ("1.5").
     static func parseDuration(_ text: String, option: String) throws -> Duration {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
         var number = Substring(text)
         var scale = 1.0
         for (suffix, factor) in units where text.hasSuffix(suffix) {

@@ -172,13 +172,38 @@ struct ImageRemove: ParsableCommand {
 
 struct ImagePrune: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "prune", abstract: "Remove blobs, layers and container leftovers that no image or running container uses.")
+        commandName: "prune", abstract: "Remove blobs, layers and container leftovers that no image or running container uses.",
+        discussion: """
+            With --unused-for, also removes images no container has started from for that long \
+            (never used: since they were added). With --min-free, also removes the least recently \
+            used images while the filesystem of the home has less than that much free. An image \
+            a running container uses is never removed.
+            """)
 
     @OptionGroup var homeOptions: HomeOptions
 
+    @Option(help: ArgumentHelp("Remove images unused for this long, e.g. 24h or 7d.", valueName: "duration"))
+    var unusedFor: String?
+
+    @Option(help: ArgumentHelp("Remove least recently used images until this much of the disk is free, e.g. 15%.", valueName: "percent"))
+    var minFree: String?
+
     func run() throws {
+        var policy = ImagePrunePolicy()
+        if let unusedFor {
+            policy.unusedFor = try CoordinatorCommand.parseDuration(unusedFor, option: "--unused-for") / .seconds(1)
+        }
+        if let minFree {
+            let number = Double(minFree.hasSuffix("%") ? String(minFree.dropLast()) : minFree)
+            guard let number, number > 0, number < 100 else {
+                throw ValidationError("--min-free \(minFree): expected a percentage of the disk between 0 and 100, e.g. 15%")
+            }
+            policy.minimumFreeFraction = number / 100
+        }
         let images = try LocalImages(home: homeOptions.resolved, logger: Logs.bootstrap(level: nil))
-        print(try images.collectGarbage().summary)
+        let (removed, report) = try images.prune(policy)
+        for record in removed { print("removed \(record.name)") }
+        print(report.summary)
     }
 }
 

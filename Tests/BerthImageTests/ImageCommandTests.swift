@@ -178,6 +178,29 @@ struct ImageCommandTests {
         #expect(home.list("snapshots").filter { $0.hasPrefix("sha256-") }.isEmpty)
     }
 
+    @Test func pruneByAgeKeepsWhatContainersStartedFromLately() throws {
+        let registry = try TestRegistry()
+        defer { registry.stop() }
+        try ImageFixtures.push("single", to: registry, as: "e2e/single")
+        try ImageFixtures.push("multi", to: registry, as: "e2e/multi")
+        let home = try Home()
+        for name in ["single", "multi"] {
+            #expect(try home.berth("image pull", ["\(registry.host)/e2e/\(name)"]).status == 0)
+        }
+        Thread.sleep(forTimeInterval: 2.2)
+        #expect(try Fixtures.berth(["run", "--home", home.root, "--pull", "never", "\(registry.host)/e2e/single", "--", "/bin/true"]).status == 0)
+        let images = try String(contentsOfFile: home.root + "/images.json", encoding: .utf8)
+        #expect(images.contains("lastUsed"), "\(images)")
+        let pruned = try home.berth("image prune", ["--unused-for", "2s"])
+        #expect(pruned.status == 0, "\(pruned)")
+        #expect(pruned.stdout.contains("removed \(registry.host)/e2e/multi"), "\(pruned)")
+        #expect(!pruned.stdout.contains("e2e/single"), "\(pruned)")
+        #expect(try Fixtures.berth(["run", "--home", home.root, "--pull", "never", "\(registry.host)/e2e/single", "--", "/bin/true"]).status == 0)
+        let invalid = try home.berth("image prune", ["--min-free", "150%"])
+        #expect(invalid.status == 125)
+        #expect(invalid.stderr.contains("between 0 and 100"), "\(invalid)")
+    }
+
     @Test func importsAnOCILayoutAndADockerSaveArchive() throws {
         let home = try Home()
         let layout = try ImageFixtures.layout()

@@ -80,6 +80,24 @@ public final class ContainerRootfs: @unchecked Sendable {
         removed = true
     }
 
+    /// The names of the images live containers run from.
+    static func imagesInUse(home: BerthHome) throws -> Set<String> {
+        var names = Set<String>()
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: home.containers)) ?? [] {
+            let directory = "\(home.containers)/\(name)"
+            // A container whose lock can be taken is dead: its image is not in use.
+            if let lock = try FileLock.tryLock(path: directory + "/lock") {
+                withExtendedLifetime(lock) {}
+                continue
+            }
+            if let data = FileManager.default.contents(atPath: directory + "/meta.json"),
+               let meta = try? JSONDecoder.berth.decode(Meta.self, from: data) {
+                names.insert(meta.image)
+            }
+        }
+        return names
+    }
+
     /// The snapshots that live containers use, and removal of the directories of containers
     /// whose `berth` process died without cleaning up. Returns the chain IDs in use and the bytes freed.
     static func collect(home: BerthHome, logger: Logger) throws -> (inUse: Set<Digest>, removed: Int, bytes: Int64) {

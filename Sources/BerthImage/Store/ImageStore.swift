@@ -19,6 +19,12 @@ public struct ImageRecord: Codable, Hashable, Sendable {
     /// From the image configuration, when it says.
     public var created: String?
     public var addedAt: Date
+    /// When a container last started from it (to the minute); nil when none has. What pruning by
+    /// age goes by.
+    public var lastUsed: Date?
+
+    /// When the image last mattered: its last use, else when it was added.
+    public var lastActive: Date { max(lastUsed ?? addedAt, addedAt) }
 
     public init(name: String, digest: Digest, manifestDigest: Digest, configDigest: Digest, platform: String,
                 size: Int64, created: String?, addedAt: Date = Date()) {
@@ -86,6 +92,16 @@ public struct ImageStore: Sendable {
             images.removeAll { $0.name == record.name }
             images.append(record)
             return old
+        }
+    }
+
+    /// Notes that a container started from the image. Written at most once a minute per image:
+    /// a thousand short tasks should not rewrite the list a thousand times.
+    public func markUsed(name: String, at date: Date = Date()) throws {
+        if let record = try all().first(where: { $0.name == name }), let last = record.lastUsed, date.timeIntervalSince(last) < 60 { return }
+        try update { images in
+            guard let index = images.firstIndex(where: { $0.name == name }) else { return }
+            images[index].lastUsed = Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
         }
     }
 
