@@ -8,9 +8,11 @@ import Testing
     /// TASK_UNREACHABLE for a partition-aware framework, and outstanding offers are rescinded.
     @Test(arguments: [([String](), TaskState.lost), (["PARTITION_AWARE"], .unreachable)])
     func silentAgentBecomesUnreachable(capabilities: [String], expected: TaskState) async throws {
+        // 1.5 s of silence makes the agent unreachable: short for the test, long enough that a
+        // loaded machine delaying the 50 ms heartbeats does not trip it early.
         let coordinator = try await TestCoordinator.start(TestCoordinator.configuration {
-            $0.agentPingTimeout = .milliseconds(300)
-            $0.maxAgentPingTimeouts = 2
+            $0.agentPingTimeout = .milliseconds(500)
+            $0.maxAgentPingTimeouts = 3
         })
         let agent = try await SimulatedAgent.register(to: coordinator, resources: "cpus:2;mem:1024")
         // Alive while the task starts, however slow the machine; silent from the point the test chooses.
@@ -34,7 +36,7 @@ import Testing
         heartbeats.cancel()
         await heartbeats.value
 
-        let status = try await framework.nextUpdate("t1", expected, timeout: .seconds(5))
+        let status = try await framework.nextUpdate("t1", expected, timeout: .seconds(10))
         #expect(status.reason == .agentRemoved)
         #expect(status.message?.contains("missed heartbeats") == true)
         let rescind = try await framework.events.next("RESCIND") { $0.type == .rescind }

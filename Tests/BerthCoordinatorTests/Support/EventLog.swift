@@ -4,6 +4,9 @@ import Foundation
 /// (with a deadline) or check that none came.
 actor EventLog<Element: Sendable> {
     private(set) var events: [Element] = []
+    /// When each event arrived, so a window can be judged by arrival rather than by when a
+    /// (possibly delayed) test looks.
+    private var arrivals: [ContinuousClock.Instant] = []
     private var consumed: Set<Int> = []
     private(set) var ended = false
     private(set) var failure: (any Error)?
@@ -22,7 +25,10 @@ actor EventLog<Element: Sendable> {
         return log
     }
 
-    private func append(_ event: Element) { events.append(event) }
+    private func append(_ event: Element) {
+        events.append(event)
+        arrivals.append(.now)
+    }
     private func finish(_ error: (any Error)?) {
         ended = true
         failure = error
@@ -43,10 +49,12 @@ actor EventLog<Element: Sendable> {
         }
     }
 
-    /// Waits `duration` and fails if a matching event not yet returned arrived meanwhile.
+    /// Waits `duration` and fails if a matching event not yet returned arrived within it. One
+    /// arriving after the window (the sleep can overrun on a loaded machine) does not count.
     func expectNone(_ what: String, for duration: Duration, where matches: (Element) -> Bool) async throws {
+        let end = ContinuousClock.now + duration
         try await Task.sleep(for: duration)
-        if let index = events.indices.first(where: { !consumed.contains($0) && matches(events[$0]) }) {
+        if let index = events.indices.first(where: { !consumed.contains($0) && arrivals[$0] <= end && matches(events[$0]) }) {
             throw FixtureFailure("unexpected \(what): \(events[index])")
         }
     }
