@@ -69,12 +69,14 @@ extension Coordinator {
             "allocator/mesos/allocation_run_ms/max": statistics.longestCycle.seconds * 1000,
         ]
 
-        let reachable = agents.values.filter(\.reachable)
-        values["master/slaves_active"] = Double(reachable.count)
-        values["master/slaves_inactive"] = 0
-        values["master/slaves_connected"] = Double(reachable.filter { $0.channel != nil }.count)
-        values["master/slaves_disconnected"] = Double(reachable.filter { $0.channel == nil }.count)
-        values["master/slaves_unreachable"] = Double(agents.count - reachable.count)
+        // Agents recovered after a restart are inactive until they register again: not offered.
+        let active = agents.values.filter(\.isOfferable)
+        let unreachable = agents.values.filter { !$0.reachable }.count
+        values["master/slaves_active"] = Double(active.count)
+        values["master/slaves_inactive"] = Double(agents.count - active.count - unreachable)
+        values["master/slaves_connected"] = Double(active.filter { $0.channel != nil }.count)
+        values["master/slaves_disconnected"] = Double(active.filter { $0.channel == nil }.count)
+        values["master/slaves_unreachable"] = Double(unreachable)
 
         let connected = frameworks.values.filter { $0.channel != nil }.count
         values["master/frameworks_active"] = Double(connected)
@@ -82,11 +84,11 @@ extension Coordinator {
         values["master/frameworks_connected"] = Double(connected)
         values["master/frameworks_disconnected"] = Double(frameworks.count - connected)
 
-        // Totals over reachable agents and use by live tasks on them, as Mesos counts active agents.
+        // Totals over active agents and use by live tasks on them, as Mesos counts them.
         var total = Resources()
-        for agent in reachable { total += agent.total }
+        for agent in active { total += agent.total }
         var used = Resources()
-        for task in tasks.values where !task.status.state.isTerminal && agents[task.agent]?.reachable == true { used += task.info.resources }
+        for task in tasks.values where !task.status.state.isTerminal && agents[task.agent]?.isOfferable == true { used += task.info.resources }
         for name in ["cpus", "mem", "disk", "gpus"] {
             let all = total.scalar(named: name).doubleValue
             let inUse = used.scalar(named: name).doubleValue

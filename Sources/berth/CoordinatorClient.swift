@@ -80,7 +80,7 @@ private struct CoordinatorUnavailable: Error {
 enum ResourceText {
     static func number(_ value: Double) -> String {
         let rounded = (value * 1000).rounded() / 1000
-        return rounded == rounded.rounded() ? String(Int64(rounded)) : String(rounded)
+        return rounded == rounded.rounded() && abs(rounded) < 1e15 ? String(Int64(rounded)) : String(rounded)
     }
 
     static func scalar(_ name: String, in resources: [String: JSONValue]) -> Double {

@@ -127,6 +127,9 @@ import Testing
         try await first.stop()
 
         let second = try await RestartTests.start(home: home)
+        // Recovered but not registered yet: inactive, its resources not counted.
+        let recovering = try JSONDecoder().decode([String: Double].self, from: try await OperatorHTTP.get(second.url + "/metrics/snapshot").data)
+        #expect(recovering["master/slaves_inactive"] == 1 && recovering["master/slaves_active"] == 0 && recovering["master/cpus_total"] == 0)
         let again = try await SimulatedAgent.register(to: second, returningAs: agent.id)
         let killed = try await again.update(framework.id, "t1", .killed)
         let ack = try await again.events.next("ACKNOWLEDGE") { $0.type == .acknowledge }

@@ -8,15 +8,10 @@ import Testing
 /// `berth state`, `berth agent ls`, `berth framework ls` and `berth task ls`, the built binary
 /// against a real coordinator.
 @Suite(.serialized) struct StateCommandTests {
-    /// Runs `berth ARGS` off the cooperative pool: waiting for the child blocks a thread, and the
-    /// coordinator under test needs the pool to answer it.
+    /// `berth ARGS` to its end, waited for off the cooperative pool (TaskRunTests.finish).
     static func berth(_ arguments: [String], environment: [String: String] = [:]) async throws -> CommandResult {
         let command = environment.isEmpty ? [TestHost.berthBinary] : ["/usr/bin/env"] + environment.map { "\($0.key)=\($0.value)" } + [TestHost.berthBinary]
-        return try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try Fixtures.run(command[0], Array(command.dropFirst()) + arguments) })
-            }
-        }
+        return try await TaskRunTests.finish(SpawnedCommand(command + arguments))
     }
 
     /// A coordinator with one agent and one framework running task t1 (1 cpu, 128 MB).
