@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         // The coordinator's state: SQLite (the system's libsqlite3) through GRDB.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        // The coordinator's GET /metrics in Prometheus' text format.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .target(name: "CBerthShim", linkerSettings: [.linkedLibrary("cap")]),
@@ -50,6 +52,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // The start of the framework SDK: a scheduler API client over async-http-client.
         .target(name: "BerthFramework", dependencies: [

@@ -126,6 +126,10 @@ extension Coordinator {
     /// order (the agent sends one update per task at a time, so arrival order is task order).
     /// Throws, leaving everything as it was, when the store cannot take it: the agent resends.
     func statusUpdate(_ update: AgentCall.StatusUpdate, from agent: AgentID) throws {
+        if wasRemoved(update.frameworkID) {
+            acknowledgeForRemovedFramework(update, from: agent)
+            return
+        }
         var status = update.status
         status.agentID = agent
         status.source = status.source ?? .agent

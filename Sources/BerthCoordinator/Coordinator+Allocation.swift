@@ -11,6 +11,8 @@ extension Coordinator {
         // agents re-register) a snapshot of every agent would be built for nothing.
         guard frameworks.values.contains(where: { $0.channel != nil }) else { return }
         counters.cycles += 1
+        let began = ContinuousClock.now
+        defer { statistics.recordCycle(ContinuousClock.now - began) }
         let current = now
         filters.removeAll { !$0.isActive(at: current) }
         let offered = Allocator.allocate(snapshot(at: current))
@@ -19,7 +21,7 @@ extension Coordinator {
         for offer in offered {
             guard let agent = agents[offer.agent] else { continue }
             let id = nextOfferID()
-            offers[id] = OfferRecord(id: id, offer: offer)
+            offers[id] = OfferRecord(id: id, offer: offer, created: current)
             byFramework[offer.framework, default: []].append(
                 OfferInfo(id: id, frameworkID: offer.framework, agentID: offer.agent, hostname: agent.hostname,
                           resources: offer.resources, attributes: agent.attributes, role: offer.role))
@@ -41,7 +43,7 @@ extension Coordinator {
                           reachable: agent.isOfferable)
         }
         return AllocationSnapshot(agents: agentSnapshots, frameworks: frameworks.values.sorted { $0.id < $1.id }.map(\.snapshot),
-                                  filters: filters, outstandingOffers: offers.values.sorted { $0.id < $1.id }.map(\.offer),
+                                  roles: roleSettings.allocatorRoles, filters: filters, outstandingOffers: offers.values.sorted { $0.id < $1.id }.map(\.offer),
                                   minAllocatableResources: configuration.minAllocatableResources, now: current, seed: counters.cycles)
     }
 
@@ -65,9 +67,11 @@ extension Coordinator {
         for agent in agents.values { agent.channel?.send(.heartbeat) }
     }
 
-    /// The periodic checks: agents that went silent, frameworks past their failover timeout.
+    /// The periodic checks: agents that went silent, frameworks past their failover timeout,
+    /// offers past the offer timeout.
     public func runHealthChecks() {
         checkAgents()
         expireFrameworks()
+        expireOffers()
     }
 }

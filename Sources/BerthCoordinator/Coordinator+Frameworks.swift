@@ -43,7 +43,7 @@ extension Coordinator {
         frameworks[id] = framework
         logger.info(returning ? "framework re-subscribed" : "framework subscribed",
                     metadata: ["framework": "\(id)", "name": "\(info.name)", "roles": "\(roles)"])
-        channel.send(.subscribed(id, heartbeatSeconds: configuration.frameworkHeartbeatInterval.seconds))
+        channel.send(subscribedEvent(id))
         requestAllocation()
         return FrameworkSubscription(frameworkID: id, streamID: streamID, events: events)
     }

@@ -16,11 +16,13 @@ enum Recovery {
         var agents: [AgentID: AgentRecord] = [:]
         var frameworks: [FrameworkID: FrameworkRecord] = [:]
         var tasks: [TaskKey: TaskRecord] = [:]
+        var settings: [String: String] = [:]
     }
 
     static func restore(from store: CoordinatorStore, at now: Timestamp, logger: Logger) throws -> Registry {
         let state = try store.load()
         var registry = Registry()
+        registry.settings = state.settings
         let wallNow = Date()
         for stored in state.frameworks {
             guard let id = stored.info.id else { continue }

@@ -31,6 +31,13 @@ public actor Coordinator {
     var removedFrameworks: Set<FrameworkID> = []
     var counters = (frameworks: 0, agents: 0, offers: 0, cycles: UInt64(0))
 
+    /// Operator-set weights and quotas (`/weights`, `/quota`), stored as settings and restored at start.
+    var roleSettings = RoleSettings()
+    /// Counters behind `/metrics` that the registry cannot derive; they restart at zero, as Mesos' do.
+    var statistics = Statistics()
+    /// Where frameworks reach this coordinator, for SUBSCRIBED's master_info; set once it listens.
+    var address: MasterInfo.Address?
+
     /// Wakes the allocation service early: buffered to one, since one cycle serves any number of changes.
     private let allocationRequests: AsyncStream<Void>.Continuation
     nonisolated let allocationWakeups: AsyncStream<Void>
@@ -50,6 +57,7 @@ public actor Coordinator {
         self.store = store
         let recovered = try Recovery.restore(from: store, at: Timestamp(seconds: 0), logger: logger)
         (agents, frameworks, tasks) = (recovered.agents, recovered.frameworks, TaskTable(recovered.tasks))
+        roleSettings = try RoleSettings(restoring: recovered.settings)
     }
 
     /// Seconds since this coordinator started: what filter and failover deadlines are kept in.
@@ -107,6 +115,7 @@ public actor Coordinator {
         try store?.saveStatuses(known)
         for (framework, status) in known {
             let key = TaskKey(framework: framework, task: status.taskID)
+            statistics.countTransition(from: tasks[key]?.status.state, to: status.state)
             if status.state.isTerminal, tasks[key]?.status.state.isTerminal == false {
                 completedSincePrune[framework, default: 0] += 1
             }

@@ -17,6 +17,9 @@ public struct CoordinatorConfiguration: Sendable {
     public var agentPingTimeout: Duration = .seconds(15)
     /// An agent silent for this many ping timeouts is unreachable (Mesos' --max_agent_ping_timeouts).
     public var maxAgentPingTimeouts: Int = 5
+    /// Outstanding offers older than this are rescinded and their resources offered again
+    /// (Mesos' --offer_timeout); nil, the default, keeps offers until they are answered.
+    public var offerTimeout: Duration?
     /// refuse_seconds when a DECLINE or ACCEPT gives none (Mesos: 5 s).
     public var defaultRefuseSeconds: Double = 5
     public var minAllocatableResources: [ResourceQuantities] = AllocationSnapshot.mesosMinAllocatable

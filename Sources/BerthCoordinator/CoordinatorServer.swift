@@ -24,6 +24,7 @@ public struct CoordinatorServer: Sendable {
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "berth",
                                                     backlog: configuration.listenBacklog),
             onServerRunning: { channel in
+                await coordinator.listening(host: configuration.host, port: channel.localAddress?.port ?? configuration.port)
                 portContinuation.yield(channel.localAddress?.port ?? configuration.port)
                 portContinuation.finish()
             },
@@ -52,6 +53,8 @@ public struct CoordinatorServer: Sendable {
         AgentRoutes.add(to: router, coordinator: coordinator, bodyLimit: configuration.maximumBodySize)
         OperatorRoutes.add(to: router, coordinator: coordinator)
         TaskRoutes.add(to: router, coordinator: coordinator)
+        RoleRoutes.add(to: router, coordinator: coordinator, bodyLimit: configuration.maximumBodySize)
+        MetricsRoutes.add(to: router, coordinator: coordinator)
         return router
     }
 

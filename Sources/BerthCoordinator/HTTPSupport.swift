@@ -23,9 +23,11 @@ extension HTTPFields {
 }
 
 enum HTTPSupport {
-    /// The request body decoded as `type`, refusing non-JSON content types and oversized bodies.
-    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int, what: String) async throws -> T {
-        if let contentType = request.headers[.contentType], !contentType.lowercased().hasPrefix("application/json") {
+    /// The request body decoded as `type`, refusing oversized bodies and, when `jsonContentTypeOnly`,
+    /// non-JSON content types.
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int, what: String,
+                                     jsonContentTypeOnly: Bool = true) async throws -> T {
+        if jsonContentTypeOnly, let contentType = request.headers[.contentType], !contentType.lowercased().hasPrefix("application/json") {
             throw BerthError(.invalidArgument, "Content-Type \(contentType) is not supported; send JSON with Content-Type: application/json")
         }
         let body = request.body

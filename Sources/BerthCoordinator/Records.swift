@@ -63,6 +63,8 @@ struct TaskRecord {
 struct OfferRecord {
     let id: OfferID
     let offer: Offer
+    /// When it was made, for --offer-timeout.
+    let created: Timestamp
 }
 
 /// Tasks by key, indexed by agent as well: re-registration and unreachability look at one

@@ -68,7 +68,7 @@ public struct Event: Hashable, Sendable, Codable {
     public struct Subscribed: Hashable, Sendable, Codable {
         public var frameworkID: FrameworkID
         public var heartbeatIntervalSeconds: Double?
-        public var masterInfo: JSONValue?
+        public var masterInfo: MasterInfo?
 
         enum CodingKeys: String, CodingKey {
             case frameworkID = "framework_id", heartbeatIntervalSeconds = "heartbeat_interval_seconds", masterInfo = "master_info"

@@ -29,6 +29,9 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: ArgumentHelp("HEARTBEAT events to frameworks this often.", valueName: "duration"))
     var heartbeatInterval = "15s"
 
+    @Option(help: ArgumentHelp("Rescind offers left unanswered this long, e.g. 30s (default: never; Mesos' --offer_timeout).", valueName: "duration"))
+    var offerTimeout: String?
+
     @Option(help: "swift-log level on stderr (also BERTH_LOG_LEVEL).")
     var logLevel: String?
 
@@ -41,6 +44,7 @@ struct CoordinatorCommand: ParsableCommand {
         configuration.frameworkHeartbeatInterval = try Self.parseDuration(heartbeatInterval, option: "--heartbeat-interval")
         guard maxAgentPingTimeouts > 0 else { throw ValidationError("--max-agent-ping-timeouts must be at least 1") }
         configuration.maxAgentPingTimeouts = maxAgentPingTimeouts
+        configuration.offerTimeout = try offerTimeout.map { try Self.parseDuration($0, option: "--offer-timeout") }
         let logger = Logs.bootstrap(level: logLevel ?? "info")
         let server = try CoordinatorServer(configuration: configuration, logger: logger)
         let group = server.serviceGroup(signals: [.sigterm, .sigint])

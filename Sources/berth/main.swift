@@ -9,13 +9,14 @@ struct Berth: ParsableCommand {
         commandName: "berth",
         abstract: "Run containerized work on Linux hosts.",
         version: version,
-        subcommands: [RunCommand.self, ImageCommand.self, LoginCommand.self, CoordinatorCommand.self, TaskCommands.self, VersionCommand.self]
+        subcommands: [RunCommand.self, ImageCommand.self, LoginCommand.self, CoordinatorCommand.self, StateCommand.self,
+                      AgentCommands.self, FrameworkCommands.self, TaskCommands.self, VersionCommand.self]
     )
 }
 
 struct TaskCommands: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "task", abstract: "Tasks on the cluster.",
-                                                    subcommands: [TaskRun.self, TaskKill.self])
+                                                    subcommands: [TaskRun.self, TaskKill.self, TaskList.self])
 }
 
 // Parse errors exit 125 as `docker run` does, so scripts can tell "berth refused" from the
