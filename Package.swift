@@ -68,8 +68,17 @@ let package = Package(
         .target(name: "BerthRuntime", dependencies: [
             "BerthCore", "BerthOCI", "BerthLinux", "BerthCgroups", .product(name: "Logging", package: "swift-log"),
         ]),
+        // The agent daemon: registration, task launch through the runtime, status updates. It reads
+        // the coordinator's RecordIO stream with the SDK's reader (BerthFramework).
+        .target(name: "BerthAgent", dependencies: [
+            "BerthCore", "BerthProtocol", "BerthRuntime", "BerthImage", "BerthCgroups", "BerthLinux", "BerthOCI", "BerthFramework",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "berth", dependencies: [
-            "BerthCore", "BerthRuntime", "BerthCgroups", "BerthLinux", "BerthOCI", "BerthImage", "BerthCoordinator",
+            "BerthCore", "BerthRuntime", "BerthCgroups", "BerthLinux", "BerthOCI", "BerthImage", "BerthCoordinator", "BerthAgent",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -93,6 +102,11 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "BerthAgentTests", dependencies: [
+            "BerthTestSupport", "BerthAgent", "BerthCoordinator", "BerthFramework", "BerthProtocol", "BerthImage", "BerthCore",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI", "BerthCore"]),

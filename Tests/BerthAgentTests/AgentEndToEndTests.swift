@@ -1,0 +1,145 @@
+import BerthAgent
+import BerthCore
+import BerthProtocol
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// A framework launches tasks through a real coordinator onto a real agent that runs them in
+/// containers. Serialized, and on their own in scripts/test.sh: the leftover checks look at the
+/// whole host.
+@Suite("agent end to end", .serialized, .requiresRoot)
+struct AgentEndToEndTests {
+    /// Runs `body` against a fresh cluster, stops it, and checks that nothing was left behind.
+    func withCluster(_ body: (Cluster) async throws -> Void) async throws {
+        let cluster = try await Cluster.start()
+        do {
+            try await body(cluster)
+        } catch {
+            try await cluster.stop()
+            throw error
+        }
+        try await cluster.stop()
+        let left = Leftovers.find(rootfs: cluster.rootfs) + Leftovers.find(rootfs: cluster.home)
+        #expect(left.isEmpty, "left on the host: \(left)")
+    }
+
+    @Test func aCommandTaskRunsToFinishedWithItsOutputAndMesosEnvironment() async throws {
+        try await withCluster { cluster in
+            let script = "echo task=$MESOS_TASK_ID sandbox=$MESOS_SANDBOX host=$HOST port0=$PORT0 ports=$PORTS pwd=$(pwd) greeting=$GREETING; echo oops >&2"
+            var command = CommandInfo(value: script)
+            command.environment = .init(variables: [.init(name: "GREETING", value: "hi")])
+            let task = try await cluster.launch("hello", command: command, resources: "cpus:0.1;mem:32;ports:[31000-31001]")
+            let finished = try await cluster.scheduler.update(task, .finished)
+            #expect(finished.message == "Command exited with status 0")
+            #expect(await cluster.scheduler.states(task) == [.starting, .running, .finished])
+            let stdout = try String(contentsOfFile: cluster.sandbox(task) + "/stdout", encoding: .utf8)
+            #expect(stdout == "task=hello sandbox=/mnt/mesos/sandbox host=agent-test port0=31000 ports=31000,31001 pwd=/mnt/mesos/sandbox greeting=hi\n")
+            let stderr = try String(contentsOfFile: cluster.sandbox(task) + "/stderr", encoding: .utf8)
+            #expect(stderr == "oops\n")
+        }
+    }
+
+    @Test func aFailingCommandIsFailedWithItsExitStatus() async throws {
+        try await withCluster { cluster in
+            let task = try await cluster.launch("fails", command: CommandInfo(value: "exit 3"))
+            let failed = try await cluster.scheduler.update(task, .failed)
+            #expect(failed.message == "Command exited with status 3")
+            #expect(failed.reason == .commandExecutorFailed)
+            #expect(await cluster.scheduler.states(task) == [.starting, .running, .failed])
+        }
+    }
+
+    @Test func aMissingProgramFailsTheLaunchWithAReason() async throws {
+        try await withCluster { cluster in
+            let task = try await cluster.launch("missing", command: CommandInfo(value: "/bin/no-such-program", shell: false))
+            let failed = try await cluster.scheduler.update(task, .failed)
+            #expect(failed.reason == .containerLaunchFailed)
+            #expect(failed.message?.contains("/bin/no-such-program") == true, "\(failed)")
+        }
+    }
+
+    @Test func aTaskOverItsMemoryFailsWithTheMemoryReason() async throws {
+        try await withCluster { cluster in
+            let task = try await cluster.launch("hog", command: CommandInfo(value: "/bin/probe alloc 200"), resources: "cpus:0.5;mem:32")
+            let failed = try await cluster.scheduler.update(task, .failed)
+            #expect(failed.reason == .containerLimitationMemory, "\(failed)")
+            #expect(failed.message?.contains("memory limit of 32 MiB") == true, "\(failed)")
+        }
+    }
+
+    @Test func aKillEndsKilledWithinTheGracePeriod() async throws {
+        try await withCluster { cluster in
+            // `sleep` as PID 1 of its namespace ignores SIGTERM: only the SIGKILL after the grace period ends it.
+            let grace = KillPolicy(gracePeriod: DurationInfo(nanoseconds: 1_000_000_000))
+            let sleeper = try await cluster.launch("sleeper", command: CommandInfo(value: "exec sleep 60"), killPolicy: grace)
+            _ = try await cluster.scheduler.update(sleeper, .running)
+            let start = ContinuousClock.now
+            try await cluster.scheduler.calls.kill(sleeper)
+            let killed = try await cluster.scheduler.update(sleeper, .killed)
+            let took = ContinuousClock.now - start
+            #expect(took < .seconds(3), "KILLED after \(took) with a 1 s grace period")
+            #expect(killed.message?.contains("SIGKILL after the grace period") == true, "\(killed)")
+            #expect(await cluster.scheduler.states(sleeper) == [.starting, .running, .killing, .killed])
+
+            // A task that handles SIGTERM ends on it, long before a 30 s grace period.
+            let patient = KillPolicy(gracePeriod: DurationInfo(nanoseconds: 30_000_000_000))
+            let trapper = try await cluster.launch("trapper", command: CommandInfo(value: "/bin/probe trap-term 7"), killPolicy: patient)
+            _ = try await cluster.scheduler.update(trapper, .running)
+            try await Task.sleep(for: .milliseconds(300))
+            let termStart = ContinuousClock.now
+            try await cluster.scheduler.calls.kill(trapper)
+            let termKilled = try await cluster.scheduler.update(trapper, .killed)
+            #expect(ContinuousClock.now - termStart < .seconds(5))
+            #expect(termKilled.message?.contains("exited with status 7") == true, "\(termKilled)")
+        }
+    }
+
+    @Test func teardownShutsTheFrameworksTasksDown() async throws {
+        try await withCluster { cluster in
+            let task = try await cluster.launch("long", command: CommandInfo(value: "sleep 60"),
+                                                killPolicy: KillPolicy(gracePeriod: DurationInfo(nanoseconds: 100_000_000)))
+            _ = try await cluster.scheduler.update(task, .running)
+            try await cluster.scheduler.calls.teardown()
+            let deadline = ContinuousClock.now + .seconds(10)
+            while await !cluster.agent.liveTasks().isEmpty, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(await cluster.agent.liveTasks().isEmpty)
+        }
+    }
+
+    @Test func theAgentRegistersAgainWithItsIDAndTasksWhenTheCoordinatorRestarts() async throws {
+        try await withCluster { cluster in
+            let task = try await cluster.launch("survivor", command: CommandInfo(value: "exec sleep 60"),
+                                                killPolicy: KillPolicy(gracePeriod: DurationInfo(nanoseconds: 100_000_000)))
+            _ = try await cluster.scheduler.update(task, .running)
+            let id = try #require(await cluster.agent.agentID)
+            try await cluster.restartCoordinator()
+            let deadline = ContinuousClock.now + .seconds(10)
+            var known: [String] = []
+            while known != [id.value], ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                known = await cluster.coordinator.server.coordinator.state().slaves.map(\.id)
+            }
+            #expect(known == [id.value], "the restarted coordinator should know the agent by its old ID")
+            #expect(await cluster.agent.liveTasks() == [task])
+            let saved = try String(contentsOfFile: cluster.home + "/agent/agent_id", encoding: .utf8)
+            #expect(saved == id.value + "\n")
+        }
+    }
+
+    @Test(.requiresRegistry) func anImageTaskRunsFromTheLocalImageStore() async throws {
+        try await withCluster { cluster in
+            let imported = try Fixtures.berth(["image", "import", "--home", cluster.home, "--name", "local/fixture", try ImageFixtures.layout()])
+            #expect(imported.status == 0, "\(imported)")
+            let container: JSONValue = .object(["type": .string("MESOS"), "mesos": .object(["image": .object([
+                "type": .string("DOCKER"), "docker": .object(["name": .string("local/fixture:multi")])])])])
+            let task = try await cluster.launch("from-image", command: CommandInfo(value: "cat /hello.txt"), container: container)
+            let finished = try await cluster.scheduler.update(task, .finished)
+            #expect(finished.message == "Command exited with status 0")
+            let stdout = try String(contentsOfFile: cluster.sandbox(task) + "/stdout", encoding: .utf8)
+            #expect(stdout == "hello from layer 2\n")
+        }
+    }
+}
