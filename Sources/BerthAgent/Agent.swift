@@ -3,6 +3,7 @@ import BerthCgroups
 import BerthCore
 import BerthImage
 import BerthProtocol
+import BerthRuntime
 import Foundation
 import Logging
 
@@ -179,6 +180,7 @@ public actor Agent {
                 } catch {
                     logger.warning("could not remove the cgroup berth-\(id) of task \(key): \(error)")
                 }
+                try? FileManager.default.removeItem(atPath: "\(Container.defaultStateRoot)/\(id)")
             }
             report(key, .failed, message: "the agent restarted and this version cannot re-adopt running containers; the task was stopped",
                    reason: .agentRestarted, source: .agent)

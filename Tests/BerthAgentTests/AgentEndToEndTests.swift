@@ -129,6 +129,44 @@ struct AgentEndToEndTests {
         }
     }
 
+    /// `berth agent` as its own process, killed with SIGKILL while a task runs. This version
+    /// cannot re-adopt the container (docs/agent.md): the restarted agent removes it and reports
+    /// the task FAILED, after the updates it had checkpointed.
+    @Test func aRestartedAgentStopsTheContainersItCannotAdoptAndSaysSo() async throws {
+        let rootfs = try Fixtures.busyboxRootfs()
+        let coordinator = try await TestCoordinator.start(port: 0)
+        var template = Array("/tmp/berth-agent-test-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw FixtureError("mkdtemp: errno \(errno)") }
+        let home = String(cString: made)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let arguments = [TestHost.berthBinary, "agent", "--coordinator", "127.0.0.1:\(coordinator.port)", "--home", home,
+                         "--default-rootfs", rootfs, "--hostname", "agent-proc", "--log-level", "error",
+                         "--resources", "cpus:2;mem:1024;disk:1024;ports:[31000-31009]"]
+        let scheduler = try await TestScheduler.subscribe(to: coordinator.url)
+        let first = try SpawnedCommand(arguments)
+        let offer = try await scheduler.nextOffer()
+        let task = TaskInfo(name: "orphan", taskID: "orphan", agentID: offer.agentID, resources: try Resources.parse("cpus:0.1;mem:32"),
+                            command: CommandInfo(value: "exec sleep 60"))
+        try await scheduler.calls.launch([task], on: [offer.id], refuseSeconds: 0)
+        _ = try await scheduler.update("orphan", .running)
+        kill(first.pid, SIGKILL)
+        _ = try? first.finish()
+        let processes = try Fixtures.run("/bin/ps", ["-eo", "ppid,cmd"]).stdout
+        #expect(processes.contains("sleep 60"), "the container outlives the agent's SIGKILL")
+
+        let second = try SpawnedCommand(arguments)
+        let failed = try await scheduler.update("orphan", .failed)
+        #expect(failed.reason == .agentRestarted, "\(failed)")
+        #expect(failed.agentID == offer.agentID, "the restarted agent keeps its ID")
+        #expect(await scheduler.states("orphan") == [.starting, .running, .failed])
+        kill(second.pid, SIGTERM)
+        let stopped = try second.finish()
+        #expect(stopped.status == 0, "\(stopped)")
+        try await coordinator.stop()
+        let left = Leftovers.find(rootfs: rootfs) + Leftovers.find(rootfs: home)
+        #expect(left.isEmpty, "left on the host: \(left)")
+    }
+
     @Test(.requiresRegistry) func anImageTaskRunsFromTheLocalImageStore() async throws {
         try await withCluster { cluster in
             let imported = try Fixtures.berth(["image", "import", "--home", cluster.home, "--name", "local/fixture", try ImageFixtures.layout()])
