@@ -72,6 +72,7 @@ let package = Package(
         // the coordinator's RecordIO stream with the SDK's reader (BerthFramework).
         .target(name: "BerthAgent", dependencies: [
             "BerthCore", "BerthProtocol", "BerthRuntime", "BerthImage", "BerthCgroups", "BerthLinux", "BerthOCI", "BerthFramework",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -106,6 +107,7 @@ let package = Package(
         ]),
         .testTarget(name: "BerthAgentTests", dependencies: [
             "BerthTestSupport", "BerthAgent", "BerthCoordinator", "BerthFramework", "BerthProtocol", "BerthImage", "BerthCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -23,6 +23,9 @@ struct AgentCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The coordinator to register with.", valueName: "host:port"))
     var coordinator = "127.0.0.1:5050"
 
+    @Option(help: ArgumentHelp("Address of the agent's HTTP endpoint (/health, /state); port 0 picks a free one.", valueName: "host:port"))
+    var listen = "127.0.0.1:5051"
+
     @OptionGroup var homeOptions: HomeOptions
 
     @Option(help: ArgumentHelp("What to offer, in Mesos' format, e.g. \"cpus:4;mem:8192;ports:[31000-32000]\".", valueName: "resources"))
@@ -50,6 +53,7 @@ struct AgentCommand: ParsableCommand {
         guard geteuid() == 0 else { throw ValidationError("berth agent needs root: it creates namespaces, mounts and cgroups") }
         if defaultImage != nil, defaultRootfs != nil { throw ValidationError("give --default-image or --default-rootfs, not both") }
         _ = try Self.coordinatorURL(coordinator)
+        _ = try CoordinatorCommand.parseListen(listen)
     }
 
     func run() throws {
@@ -72,8 +76,14 @@ struct AgentCommand: ParsableCommand {
         let agent = try Agent(configuration: configuration, logger: logger)
         logger.info("agent starting", metadata: ["coordinator": "\(configuration.coordinator)", "resources": "\(configuration.resources)",
                                                  "cgroups": "\(agent.cgroupSummary)", "home": "\(home.root)"])
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [.init(service: AgentService(agent: agent))], gracefulShutdownSignals: [.sigterm, .sigint],
-                                                      logger: logger))
+        let (host, port) = try CoordinatorCommand.parseListen(listen)
+        let http = AgentHTTP.server(agent: agent, host: host, port: port, logger: logger) { port in
+            // On stdout, so scripts (and tests) using port 0 learn the port.
+            FileHandle.standardOutput.write(Data("berth agent listening on http://\(host):\(port)\n".utf8))
+        }
+        // The group stops services in reverse order: the HTTP endpoint, listed first, stops last.
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: http), .init(service: AgentService(agent: agent))], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try Blocking.run { try await group.run() }
     }
 

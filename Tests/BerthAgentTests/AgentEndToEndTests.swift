@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import BerthAgent
 import BerthCore
 import BerthProtocol
@@ -37,6 +38,13 @@ struct AgentEndToEndTests {
             #expect(stdout == "task=hello sandbox=/mnt/mesos/sandbox host=agent-test port0=31000 ports=31000,31001 pwd=/mnt/mesos/sandbox greeting=hi\n")
             let stderr = try String(contentsOfFile: cluster.sandbox(task) + "/stderr", encoding: .utf8)
             #expect(stderr == "oops\n")
+
+            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: cluster.agentURL + "/state"), timeout: .seconds(10))
+            #expect(response.status == .ok)
+            let state = try JSONDecoder().decode(AgentStateDocument.self, from: Data(buffer: try await response.body.collect(upTo: 1 << 20)))
+            #expect(state.registered)
+            #expect(state.id == finished.agentID)
+            #expect(state.hostname == "agent-test")
         }
     }
 
@@ -139,7 +147,7 @@ struct AgentEndToEndTests {
         guard let made = mkdtemp(&template) else { throw FixtureError("mkdtemp: errno \(errno)") }
         let home = String(cString: made)
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let arguments = [TestHost.berthBinary, "agent", "--coordinator", "127.0.0.1:\(coordinator.port)", "--home", home,
+        let arguments = [TestHost.berthBinary, "agent", "--coordinator", "127.0.0.1:\(coordinator.port)", "--home", home, "--listen", "127.0.0.1:0",
                          "--default-rootfs", rootfs, "--hostname", "agent-proc", "--log-level", "error",
                          "--resources", "cpus:2;mem:1024;disk:1024;ports:[31000-31009]"]
         let scheduler = try await TestScheduler.subscribe(to: coordinator.url)

@@ -20,9 +20,11 @@ final class Cluster: @unchecked Sendable {
     let scheduler: TestScheduler
     let home: String
     let rootfs: String
+    /// The agent's HTTP endpoint.
+    let agentURL: String
 
     private init(coordinator: TestCoordinator, agent: Agent, agentGroup: ServiceGroup, agentRunning: Task<Void, any Error>,
-                 scheduler: TestScheduler, home: String, rootfs: String) {
+                 scheduler: TestScheduler, home: String, rootfs: String, agentURL: String) {
         self.coordinator = coordinator
         self.agent = agent
         self.agentGroup = agentGroup
@@ -30,6 +32,7 @@ final class Cluster: @unchecked Sendable {
         self.scheduler = scheduler
         self.home = home
         self.rootfs = rootfs
+        self.agentURL = agentURL
     }
 
     static var logger: Logger {
@@ -51,12 +54,17 @@ final class Cluster: @unchecked Sendable {
         configuration.reconnectInterval = .milliseconds(100)
         adjust(&configuration)
         let agent = try Agent(configuration: configuration, logger: logger)
-        let agentGroup = ServiceGroup(configuration: ServiceGroupConfiguration(services: [.init(service: AgentService(agent: agent))], logger: logger))
+        let (ports, listening) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
+        let http = AgentHTTP.server(agent: agent, host: "127.0.0.1", port: 0, logger: logger) { listening.yield($0) }
+        let agentGroup = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: http), .init(service: AgentService(agent: agent))], logger: logger))
         let agentRunning = Task { try await agentGroup.run() }
+        var bound = ports.makeAsyncIterator()
+        guard let httpPort = await bound.next() else { throw FixtureError("the agent's HTTP endpoint did not start listening") }
 
         let scheduler = try await TestScheduler.subscribe(to: coordinator.url)
         return Cluster(coordinator: coordinator, agent: agent, agentGroup: agentGroup, agentRunning: agentRunning, scheduler: scheduler,
-                       home: home, rootfs: rootfs)
+                       home: home, rootfs: rootfs, agentURL: "http://127.0.0.1:\(httpPort)")
     }
 
     /// Stops the coordinator and starts a new one (state in memory: it knows nothing) on the same port.
