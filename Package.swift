@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "berth", targets: ["berth"]),
         .executable(name: "berth-bench", targets: ["berth-bench"]),
+        .executable(name: "berth-supervise", targets: ["berth-supervise"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -25,6 +26,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "CBerthShim", linkerSettings: [.linkedLibrary("cap")]),
+        // One per running container, as its parent, so containers outlive the agent (docs/agent.md).
+        // Plain C: its memory must stay small.
+        .executableTarget(name: "berth-supervise"),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
         // Compression libraries for image layers: used by BerthImage only.

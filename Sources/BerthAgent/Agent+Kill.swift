@@ -62,9 +62,10 @@ extension Agent {
         await BlockingWork.quietly { container.killAll() }
     }
 
-    /// Graceful agent stop: every container is killed (they cannot outlive this agent yet, see
-    /// docs/agent.md) and its end checkpointed, to be delivered after the next start.
+    /// Graceful agent stop. Supervised containers keep running, to be adopted by the next
+    /// start; children of the agent are killed and their end checkpointed, to be delivered then.
     func stopAllTasks(timeout: Duration = .seconds(10)) async {
+        guard !driver.containersOutliveAgent else { return }
         for key in tasks.keys {
             requestKill(key, gracePeriod: .zero, cause: "the agent shut down")
         }

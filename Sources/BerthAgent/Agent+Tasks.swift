@@ -52,14 +52,20 @@ extension Agent {
             tasks[key]?.phase = .running(container)
             report(key, .running, message: "container \(containerID.prefix(12)) started")
             if tasks[key]?.kill != nil { beginKill(key) }
-            let exit = await container.exit()
-            await BlockingWork.quietly { container.remove() }
-            await remove(root)
-            finish(key, exit: exit)
+            await supervise(key, container, root: root)
         } catch {
             if let prepared { await remove(prepared) }
             end(key, .failed, message: Self.launchFailure(error, root: plan.root), reason: .containerLaunchFailed, source: .agent)
         }
+    }
+
+    /// Waits for the container's end, removes it and reports how it ended. `root` is nil for an
+    /// adopted container (its image rootfs is collected by `berth image prune`).
+    func supervise(_ key: TaskKey, _ container: any TaskContainer, root: PreparedRoot?) async {
+        let exit = await container.exit()
+        await BlockingWork.quietly { container.remove() }
+        if let root { await remove(root) }
+        finish(key, exit: exit)
     }
 
     private func startingMessage(_ plan: TaskPlan) -> String {
@@ -100,13 +106,8 @@ extension Agent {
     }
 
     static func launchFailure(_ error: any Error, root: TaskPlan.Root) -> String {
-        if let failure = error as? LaunchFailure {
-            switch failure.exitStatus {
-            case 127: return "cannot start the task: \(failure.step): not found in the container (\(Errno.name(failure.errno)))"
-            case 126: return "cannot start the task: \(failure.step): not executable (\(Errno.name(failure.errno)))"
-            default: return "cannot start the task: container setup step \(failure.step) failed with \(Errno.name(failure.errno))"
-            }
-        }
+        if error is LaunchFailure { return "cannot start the task: \(SupervisedLaunch.describe(error))" }
+        if let error = error as? BerthError, error.code == .launch { return "cannot start the task: \(error.message)" }
         if case .image(let name) = root, let error = error as? BerthError,
            [.registry, .unauthorized, .notFound, .digestMismatch, .imageLayer].contains(error.code) {
             return "cannot get image \(name): \(error.message)"

@@ -65,7 +65,11 @@ public actor Agent {
         try store.create()
         images = try LocalImages(home: configuration.home, logger: logger)
         cgroups = try Cgroups.detect(logger: logger)
-        driver = InProcessDriver(cgroups: cgroups, logger: logger)
+        if let supervision = configuration.supervision {
+            driver = SupervisedDriver(supervision: supervision, directory: store.root + "/containers", cgroups: cgroups, logger: logger)
+        } else {
+            driver = InProcessDriver(cgroups: cgroups, logger: logger)
+        }
         transport = CoordinatorTransport(coordinator: configuration.coordinator, http: httpClient)
         agentID = try store.loadAgentID()
     }
@@ -161,9 +165,10 @@ public actor Agent {
 
     // MARK: Recovery
 
-    /// Loads the checkpoints of a previous run. Finished tasks keep their unacknowledged updates;
-    /// tasks that were running cannot be re-adopted yet (docs/agent.md): their containers are
-    /// removed and they are reported FAILED, so no framework waits on them forever.
+    /// Loads the checkpoints of a previous run. Ended tasks keep their unacknowledged updates;
+    /// running ones are adopted again when their supervisor (or its record of the exit) is
+    /// there. The others are lost: their containers are removed and they are reported FAILED,
+    /// so no framework waits on them forever.
     func recover() async {
         let (checkpoints, problems) = store.loadAll()
         for problem in problems { logger.error("unreadable task checkpoint: \(problem)") }
@@ -174,6 +179,12 @@ public actor Agent {
             tasks[key] = task
             guard !checkpoint.latest.state.isTerminal else { continue }
             if let id = checkpoint.containerID {
+                if let container = driver.adopt(id: id, memoryLimit: TaskPlan.limits(of: checkpoint.task).memoryBytes) {
+                    logger.info("adopted the container of task \(key)", metadata: ["container": "\(id.prefix(12))"])
+                    tasks[key]?.phase = .running(container)
+                    Task { await self.supervise(key, container, root: nil) }
+                    continue
+                }
                 let cgroups = self.cgroups
                 do {
                     try await BlockingWork.run { try cgroups.open(name: "berth-\(id)")?.destroy() }
@@ -182,7 +193,7 @@ public actor Agent {
                 }
                 try? FileManager.default.removeItem(atPath: "\(Container.defaultStateRoot)/\(id)")
             }
-            report(key, .failed, message: "the agent restarted and this version cannot re-adopt running containers; the task was stopped",
+            report(key, .failed, message: "the agent restarted and the task's container was lost (not started, or not supervised); the task was stopped",
                    reason: .agentRestarted, source: .agent)
         }
         if !checkpoints.isEmpty { logger.info("recovered \(checkpoints.count) task(s) from \(store.tasksDirectory)") }

@@ -17,6 +17,9 @@ public struct AgentConfiguration: Sendable {
     /// a directory, or else an image name in `defaultImage`. Without either such tasks fail.
     public var defaultRootfs: String?
     public var defaultImage: String?
+    /// Run each container under a supervisor so it outlives the agent; nil keeps containers as
+    /// children of the agent, killed when it stops (tests, and hosts without the supervisor).
+    public var supervision: Supervision?
     /// Registries pulled from over plain HTTP (loopback registries always are).
     public var insecureRegistries: Set<String> = []
     /// SIGTERM to SIGKILL when a KILL gives no kill policy (Mesos: 3 s).

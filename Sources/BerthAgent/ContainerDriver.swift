@@ -6,13 +6,17 @@ import Dispatch
 import Foundation
 import Logging
 
-/// How the agent starts and watches a task's container. The seam for re-adoption
-/// (docs/agent.md): today's driver keeps each container a child of the agent; the supervised
-/// driver will put a small supervisor process between them, so containers outlive the agent
-/// and `adopt` can find them again after a restart.
+/// How the agent starts and watches a task's container (docs/agent.md): as a child of the agent
+/// (`InProcessDriver`), or under a small supervisor process each (`SupervisedDriver`), so that
+/// containers outlive the agent and `adopt` finds them again after a restart.
 protocol ContainerDriver: Sendable {
     /// Creates the cgroup and starts the command; returns once it has been exec'd. Blocking.
     func start(id: String, configuration: ContainerConfiguration) throws -> any TaskContainer
+    /// A container of a previous run of the agent, still running or with its exit recorded;
+    /// nil when it is lost.
+    func adopt(id: String, memoryLimit: Int64?) -> (any TaskContainer)?
+    /// Whether containers keep running when the agent stops.
+    var containersOutliveAgent: Bool { get }
 }
 
 /// A started container, as the agent drives it. Calls may come from any thread.
@@ -38,6 +42,11 @@ struct InProcessDriver: ContainerDriver {
         try container.start()
         return InProcessContainer(container)
     }
+
+    /// A child of a previous agent process cannot be waited for: its exit status is lost.
+    func adopt(id: String, memoryLimit: Int64?) -> (any TaskContainer)? { nil }
+
+    var containersOutliveAgent: Bool { false }
 }
 
 /// `Container` is not thread-safe: every call to it holds the lock.

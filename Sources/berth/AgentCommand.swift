@@ -16,8 +16,8 @@ struct AgentCommand: ParsableCommand {
             (less what Mesos keeps back for the host: 1 GiB of memory, 5 GiB of disk, or half when \
             there is little) and ports 31000-32000; each resource named in --resources replaces the \
             detected one. Its ID, tasks and sandboxes live under HOME/agent; images are shared with \
-            berth run. SIGTERM or SIGINT stop it: running tasks are killed and their last updates \
-            delivered after the next start.
+            berth run. Each container runs under berth-supervise (installed beside berth), so SIGTERM, \
+            SIGINT or even SIGKILL stop the agent and not its tasks: the next start adopts them again.
             """)
 
     @Option(help: ArgumentHelp("The coordinator to register with.", valueName: "host:port"))
@@ -73,6 +73,10 @@ struct AgentCommand: ParsableCommand {
             free(resolved)
         }
         configuration.insecureRegistries = Set(insecureRegistry)
+        configuration.supervision = Supervision.besideExecutable()
+        if configuration.supervision == nil {
+            logger.warning("berth-supervise is not beside this berth binary: containers are children of the agent and stop with it")
+        }
         let agent = try Agent(configuration: configuration, logger: logger)
         logger.info("agent starting", metadata: ["coordinator": "\(configuration.coordinator)", "resources": "\(configuration.resources)",
                                                  "cgroups": "\(agent.cgroupSummary)", "home": "\(home.root)"])

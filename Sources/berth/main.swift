@@ -9,7 +9,7 @@ struct Berth: ParsableCommand {
         commandName: "berth",
         abstract: "Run containerized work on Linux hosts.",
         version: version,
-        subcommands: [RunCommand.self, ImageCommand.self, LoginCommand.self, CoordinatorCommand.self, AgentCommand.self, VersionCommand.self]
+        subcommands: [RunCommand.self, ImageCommand.self, LoginCommand.self, CoordinatorCommand.self, AgentCommand.self, ContainerStartCommand.self, VersionCommand.self]
     )
 }
 

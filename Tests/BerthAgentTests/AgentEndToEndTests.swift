@@ -7,13 +7,13 @@ import Foundation
 import Testing
 
 /// A framework launches tasks through a real coordinator onto a real agent that runs them in
-/// containers. Serialized, and on their own in scripts/test.sh: the leftover checks look at the
+/// containers, as children of the agent or (`supervised`) under `berth-supervise`. Serialized, and on their own in scripts/test.sh: the leftover checks look at the
 /// whole host.
 @Suite("agent end to end", .serialized, .requiresRoot)
 struct AgentEndToEndTests {
     /// Runs `body` against a fresh cluster, stops it, and checks that nothing was left behind.
-    func withCluster(_ body: (Cluster) async throws -> Void) async throws {
-        let cluster = try await Cluster.start()
+    func withCluster(supervised: Bool = false, _ body: (Cluster) async throws -> Void) async throws {
+        let cluster = try await Cluster.start(supervised: supervised)
         do {
             try await body(cluster)
         } catch {
@@ -25,8 +25,8 @@ struct AgentEndToEndTests {
         #expect(left.isEmpty, "left on the host: \(left)")
     }
 
-    @Test func aCommandTaskRunsToFinishedWithItsOutputAndMesosEnvironment() async throws {
-        try await withCluster { cluster in
+    @Test(arguments: [false, true]) func aCommandTaskRunsToFinishedWithItsOutputAndMesosEnvironment(supervised: Bool) async throws {
+        try await withCluster(supervised: supervised) { cluster in
             let script = "echo task=$MESOS_TASK_ID sandbox=$MESOS_SANDBOX host=$HOST port0=$PORT0 ports=$PORTS pwd=$(pwd) greeting=$GREETING; echo oops >&2"
             var command = CommandInfo(value: script)
             command.environment = .init(variables: [.init(name: "GREETING", value: "hi")])
@@ -48,8 +48,8 @@ struct AgentEndToEndTests {
         }
     }
 
-    @Test func aFailingCommandIsFailedWithItsExitStatus() async throws {
-        try await withCluster { cluster in
+    @Test(arguments: [false, true]) func aFailingCommandIsFailedWithItsExitStatus(supervised: Bool) async throws {
+        try await withCluster(supervised: supervised) { cluster in
             let task = try await cluster.launch("fails", command: CommandInfo(value: "exit 3"))
             let failed = try await cluster.scheduler.update(task, .failed)
             #expect(failed.message == "Command exited with status 3")
@@ -58,8 +58,8 @@ struct AgentEndToEndTests {
         }
     }
 
-    @Test func aMissingProgramFailsTheLaunchWithAReason() async throws {
-        try await withCluster { cluster in
+    @Test(arguments: [false, true]) func aMissingProgramFailsTheLaunchWithAReason(supervised: Bool) async throws {
+        try await withCluster(supervised: supervised) { cluster in
             let task = try await cluster.launch("missing", command: CommandInfo(value: "/bin/no-such-program", shell: false))
             let failed = try await cluster.scheduler.update(task, .failed)
             #expect(failed.reason == .containerLaunchFailed)
@@ -67,8 +67,8 @@ struct AgentEndToEndTests {
         }
     }
 
-    @Test func aTaskOverItsMemoryFailsWithTheMemoryReason() async throws {
-        try await withCluster { cluster in
+    @Test(arguments: [false, true]) func aTaskOverItsMemoryFailsWithTheMemoryReason(supervised: Bool) async throws {
+        try await withCluster(supervised: supervised) { cluster in
             let task = try await cluster.launch("hog", command: CommandInfo(value: "/bin/probe alloc 200"), resources: "cpus:0.5;mem:32")
             let failed = try await cluster.scheduler.update(task, .failed)
             #expect(failed.reason == .containerLimitationMemory, "\(failed)")
@@ -76,8 +76,8 @@ struct AgentEndToEndTests {
         }
     }
 
-    @Test func aKillEndsKilledWithinTheGracePeriod() async throws {
-        try await withCluster { cluster in
+    @Test(arguments: [false, true]) func aKillEndsKilledWithinTheGracePeriod(supervised: Bool) async throws {
+        try await withCluster(supervised: supervised) { cluster in
             // `sleep` as PID 1 of its namespace ignores SIGTERM: only the SIGKILL after the grace period ends it.
             let grace = KillPolicy(gracePeriod: DurationInfo(nanoseconds: 1_000_000_000))
             let sleeper = try await cluster.launch("sleeper", command: CommandInfo(value: "exec sleep 60"), killPolicy: grace)
@@ -137,10 +137,10 @@ struct AgentEndToEndTests {
         }
     }
 
-    /// `berth agent` as its own process, killed with SIGKILL while a task runs. This version
-    /// cannot re-adopt the container (docs/agent.md): the restarted agent removes it and reports
-    /// the task FAILED, after the updates it had checkpointed.
-    @Test func aRestartedAgentStopsTheContainersItCannotAdoptAndSaysSo() async throws {
+    /// `berth agent` as its own process, killed with SIGKILL while tasks run: the containers go on
+    /// under their supervisors; the restarted agent adopts them, learns the exit of the one that
+    /// ended meanwhile, and kills the other on request. No update is missing or repeated.
+    @Test func containersOutliveAKilledAgentAndAreAdoptedByTheNextOne() async throws {
         let rootfs = try Fixtures.busyboxRootfs()
         let coordinator = try await TestCoordinator.start(port: 0)
         var template = Array("/tmp/berth-agent-test-XXXXXX".utf8CString)
@@ -153,26 +153,36 @@ struct AgentEndToEndTests {
         let scheduler = try await TestScheduler.subscribe(to: coordinator.url)
         let first = try SpawnedCommand(arguments)
         let offer = try await scheduler.nextOffer()
-        let task = TaskInfo(name: "orphan", taskID: "orphan", agentID: offer.agentID, resources: try Resources.parse("cpus:0.1;mem:32"),
-                            command: CommandInfo(value: "exec sleep 60"))
-        try await scheduler.calls.launch([task], on: [offer.id], refuseSeconds: 0)
-        _ = try await scheduler.update("orphan", .running)
+        func task(_ id: TaskID, _ command: String) throws -> TaskInfo {
+            TaskInfo(name: id.value, taskID: id, agentID: offer.agentID, resources: try Resources.parse("cpus:0.1;mem:32"),
+                     command: CommandInfo(value: command), killPolicy: KillPolicy(gracePeriod: DurationInfo(nanoseconds: 500_000_000)))
+        }
+        try await scheduler.calls.launch([try task("long", "exec sleep 60"), try task("short", "sleep 2; exit 4")], on: [offer.id], refuseSeconds: 0)
+        _ = try await scheduler.update("long", .running)
+        _ = try await scheduler.update("short", .running)
         kill(first.pid, SIGKILL)
         _ = try? first.finish()
-        let processes = try Fixtures.run("/bin/ps", ["-eo", "ppid,cmd"]).stdout
+        try await Task.sleep(for: .seconds(3))
+        let processes = try Fixtures.run("/bin/ps", ["-eo", "cmd"]).stdout
         #expect(processes.contains("sleep 60"), "the container outlives the agent's SIGKILL")
 
         let second = try SpawnedCommand(arguments)
-        let failed = try await scheduler.update("orphan", .failed)
-        #expect(failed.reason == .agentRestarted, "\(failed)")
+        let failed = try await scheduler.update("short", .failed)
+        #expect(failed.message == "Command exited with status 4", "the exit while the agent was down is learned: \(failed)")
         #expect(failed.agentID == offer.agentID, "the restarted agent keeps its ID")
-        #expect(await scheduler.states("orphan") == [.starting, .running, .failed])
+        try await scheduler.calls.kill("long")
+        let killed = try await scheduler.update("long", .killed)
+        #expect(killed.message?.contains("SIGKILL after the grace period") == true, "\(killed)")
+        #expect(await scheduler.states("short") == [.starting, .running, .failed])
+        let long = await scheduler.states("long")
+        #expect(long == [.starting, .running, .killing, .killed], "\(long)")
         kill(second.pid, SIGTERM)
         let stopped = try second.finish()
         #expect(stopped.status == 0, "\(stopped)")
         try await coordinator.stop()
         let left = Leftovers.find(rootfs: rootfs) + Leftovers.find(rootfs: home)
         #expect(left.isEmpty, "left on the host: \(left)")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: home + "/agent/containers")) ?? [] == [])
     }
 
     @Test(.requiresRegistry) func anImageTaskRunsFromTheLocalImageStore() async throws {

@@ -41,7 +41,9 @@ final class Cluster: @unchecked Sendable {
         return logger
     }
 
-    static func start(adjust: (inout AgentConfiguration) -> Void = { _ in }) async throws -> Cluster {
+    /// With `supervised`, each container runs under the built `berth-supervise` and `berth
+    /// container-start`, as `berth agent` runs them; otherwise as a child of the agent.
+    static func start(supervised: Bool = false) async throws -> Cluster {
         let rootfs = try Fixtures.busyboxRootfs()
         let coordinator = try await TestCoordinator.start(port: 0)
         var template = Array("/tmp/berth-agent-test-XXXXXX".utf8CString)
@@ -52,7 +54,10 @@ final class Cluster: @unchecked Sendable {
         configuration.defaultRootfs = rootfs
         configuration.statusRetryInterval = .milliseconds(500)
         configuration.reconnectInterval = .milliseconds(100)
-        adjust(&configuration)
+        if supervised {
+            configuration.supervision = Supervision(supervisor: TestHost.productsDirectory.appendingPathComponent("berth-supervise").path,
+                                                    helper: [TestHost.berthBinary, "container-start"])
+        }
         let agent = try Agent(configuration: configuration, logger: logger)
         let (ports, listening) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
         let http = AgentHTTP.server(agent: agent, host: "127.0.0.1", port: 0, logger: logger) { listening.yield($0) }
@@ -87,6 +92,11 @@ final class Cluster: @unchecked Sendable {
 
     /// Agent first (its containers are killed), then the coordinator; then the agent's home.
     func stop() async throws {
+        // Supervised containers outlive the agent: kill what still runs, through the framework
+        // while it is subscribed (not after a coordinator restart: the agent's stop kills them then).
+        for task in await agent.liveTasks() { try? await scheduler.calls.kill(task) }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while await !agent.liveTasks().isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         await agentGroup.triggerGracefulShutdown()
         try await agentRunning.value
         try await coordinator.stop()
