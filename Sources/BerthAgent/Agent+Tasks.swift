@@ -47,8 +47,11 @@ extension Agent {
                 await remove(root)
                 return end(key, .killed, message: "killed before it started\(kill.cause.map { ": \($0)" } ?? "")", reason: .taskKilledDuringLaunch)
             }
-            let container = try await start(plan, root: root, sandbox: sandbox, containerID: containerID)
+            // Checkpointed before the start, so a restarted agent finds (or cleans up) the container
+            // whatever moment it died at.
             tasks[key]?.checkpoint.containerID = containerID
+            checkpoint(key)
+            let container = try await start(plan, root: root, sandbox: sandbox, containerID: containerID)
             tasks[key]?.phase = .running(container)
             report(key, .running, message: "container \(containerID.prefix(12)) started")
             if tasks[key]?.kill != nil { beginKill(key) }
@@ -179,12 +182,5 @@ extension Agent {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SystemError("open \(path)", errno: errno) }
         return fd
-    }
-}
-
-extension BlockingWork {
-    /// For cleanup whose failure the body logs itself.
-    static func quietly(_ body: @escaping @Sendable () -> Void) async {
-        _ = try? await run(body)
     }
 }

@@ -3,7 +3,8 @@ import ServiceLifecycle
 
 /// The agent as one long-running service: recovery of the previous run's checkpoints, then the
 /// coordinator connection and the status update retrier side by side. On graceful shutdown the
-/// loops stop and the containers are killed, their last updates kept on disk.
+/// loops stop; supervised containers go on (the next start adopts them), others are killed and
+/// their last updates kept on disk.
 public struct AgentService: Service {
     public let agent: Agent
 

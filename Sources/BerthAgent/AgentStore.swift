@@ -9,7 +9,7 @@ struct TaskCheckpoint: Codable, Sendable {
     var frameworkID: FrameworkID
     var frameworkInfo: FrameworkInfo?
     var task: TaskInfo
-    /// Set once the container exists, so a restarted agent can find (and re-adopt or clean up) it.
+    /// Set just before the container starts, so a restarted agent can adopt (or clean up) it.
     var containerID: String?
     /// The latest state the agent reported (acknowledged or not).
     var latest: TaskStatus

@@ -110,4 +110,9 @@ enum BlockingWork {
             }
         }
     }
+
+    /// For cleanup whose failure the body logs itself.
+    static func quietly(_ body: @escaping @Sendable () -> Void) async {
+        _ = try? await run(body)
+    }
 }
