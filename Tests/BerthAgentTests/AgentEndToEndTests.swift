@@ -198,4 +198,25 @@ struct AgentEndToEndTests {
             #expect(stdout == "hello from layer 2\n")
         }
     }
+
+    @Test(.requiresRegistry) func aMissingImageIsPulledAndAnUnknownOneFailsTheTaskWithWhy() async throws {
+        let registry = try TestRegistry()
+        defer { registry.stop() }
+        _ = try ImageFixtures.push("multi", to: registry, as: "fixture/multi")
+        func image(_ name: String) -> JSONValue {
+            .object(["type": .string("MESOS"), "mesos": .object(["image": .object([
+                "type": .string("DOCKER"), "docker": .object(["name": .string(name)])])])])
+        }
+        try await withCluster { cluster in
+            let pulled = try await cluster.launch("pulled", command: CommandInfo(value: "cat /hello.txt"), container: image("\(registry.host)/fixture/multi"))
+            let finished = try await cluster.scheduler.update(pulled, .finished, timeout: .seconds(60))
+            #expect(finished.message == "Command exited with status 0")
+            #expect(try String(contentsOfFile: cluster.sandbox(pulled) + "/stdout", encoding: .utf8) == "hello from layer 2\n")
+
+            let unknown = try await cluster.launch("unknown", command: CommandInfo(value: "true"), container: image("\(registry.host)/fixture/none"))
+            let failed = try await cluster.scheduler.update(unknown, .failed, timeout: .seconds(60))
+            #expect(failed.reason == .containerLaunchFailed)
+            #expect(failed.message?.hasPrefix("cannot get image \(registry.host)/fixture/none") == true, "\(failed)")
+        }
+    }
 }
