@@ -12,20 +12,18 @@ extension Agent {
         while !Task.isCancelled {
             let session = Task { try await self.session() }
             currentSession = session
-            var registered = false
             do {
-                registered = try await withTaskCancellationHandler {
+                try await withTaskCancellationHandler {
                     try await session.value
-                    return true
                 } onCancel: {
                     session.cancel()
                 }
             } catch is CancellationError {
-                registered = streamID != nil
             } catch {
-                logger.warning("connection to the coordinator \(configuration.coordinator): \(error); registering again in \(delay)")
+                logger.warning("connection to the coordinator \(configuration.coordinator): \(error); registering again within \(delay)")
             }
-            if registered { delay = configuration.reconnectInterval }
+            // A session that got as far as REGISTERED starts the backoff over.
+            if streamID != nil { delay = configuration.reconnectInterval }
             disconnected()
             guard !Task.isCancelled else { return }
             // Jitter, so agents cut off together do not all come back in the same instant.

@@ -7,8 +7,8 @@ import Foundation
 import Testing
 
 /// A framework launches tasks through a real coordinator onto a real agent that runs them in
-/// containers, as children of the agent or (`supervised`) under `berth-supervise`. Serialized, and on their own in scripts/test.sh: the leftover checks look at the
-/// whole host.
+/// containers, as children of the agent or (`supervised`) under `berth-supervise`. Serialized,
+/// and on their own in scripts/test.sh: the leftover checks look at the whole host.
 @Suite("agent end to end", .serialized, .requiresRoot)
 struct AgentEndToEndTests {
     /// Runs `body` against a fresh cluster, stops it, and checks that nothing was left behind.
