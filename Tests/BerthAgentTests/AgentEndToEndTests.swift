@@ -137,9 +137,9 @@ struct AgentEndToEndTests {
         }
     }
 
-    /// `berth agent` as its own process, killed with SIGKILL while tasks run: the containers go on
-    /// under their supervisors; the restarted agent adopts them, learns the exit of the one that
-    /// ended meanwhile, and kills the other on request. No update is missing or repeated.
+    /// `berth agent` as its own process, killed with SIGKILL while five tasks run: the containers
+    /// go on under their supervisors; the restarted agent adopts them, learns the exit of the one
+    /// that ended meanwhile, and kills the others on request. No update is missing or repeated.
     @Test func containersOutliveAKilledAgentAndAreAdoptedByTheNextOne() async throws {
         let rootfs = try Fixtures.busyboxRootfs()
         let coordinator = try await TestCoordinator.start(port: 0)
@@ -157,9 +157,10 @@ struct AgentEndToEndTests {
             TaskInfo(name: id.value, taskID: id, agentID: offer.agentID, resources: try Resources.parse("cpus:0.1;mem:32"),
                      command: CommandInfo(value: command), killPolicy: KillPolicy(gracePeriod: DurationInfo(nanoseconds: 500_000_000)))
         }
-        try await scheduler.calls.launch([try task("long", "exec sleep 60"), try task("short", "sleep 2; exit 4")], on: [offer.id], refuseSeconds: 0)
-        _ = try await scheduler.update("long", .running)
-        _ = try await scheduler.update("short", .running)
+        let long: [TaskID] = ["long1", "long2", "long3", "long4"]
+        try await scheduler.calls.launch(try long.map { try task($0, "exec sleep 60") } + [try task("short", "sleep 2; exit 4")],
+                                         on: [offer.id], refuseSeconds: 0)
+        for id in long + ["short"] { _ = try await scheduler.update(id, .running) }
         // Killed only once the agent has the acknowledgements: an update acknowledged by the
         // framework but not yet known to be by the agent is sent again after the restart, by design.
         try await Self.waitUntilAcknowledged(agent: first)
@@ -167,19 +168,21 @@ struct AgentEndToEndTests {
         _ = try? first.finish()
         try await Task.sleep(for: .seconds(3))
         let processes = try Fixtures.run("/bin/ps", ["-eo", "cmd"]).stdout
-        #expect(processes.contains("sleep 60"), "the container outlives the agent's SIGKILL")
+        #expect(processes.split(separator: "\n").filter { $0.contains("sleep 60") }.count >= long.count, "the containers outlive the agent's SIGKILL")
 
         let second = try SpawnedCommand(arguments)
         let failed = try await scheduler.update("short", .failed)
         #expect(failed.message == "Command exited with status 4", "the exit while the agent was down is learned: \(failed)")
         #expect(failed.agentID == offer.agentID, "the restarted agent keeps its ID")
-        try await scheduler.calls.kill("long")
-        let killed = try await scheduler.update("long", .killed)
-        #expect(killed.message?.contains("SIGKILL after the grace period") == true, "\(killed)")
+        for id in long { try await scheduler.calls.kill(id) }
+        for id in long {
+            let killed = try await scheduler.update(id, .killed)
+            #expect(killed.message?.contains("SIGKILL after the grace period") == true, "\(killed)")
+            let states = await scheduler.states(id)
+            #expect(states == [.starting, .running, .killing, .killed], "\(id): \(states)")
+        }
         let short = await scheduler.states("short")
         #expect(short == [.starting, .running, .failed], "\(short)")
-        let long = await scheduler.states("long")
-        #expect(long == [.starting, .running, .killing, .killed], "\(long)")
         kill(second.pid, SIGTERM)
         let stopped = try second.finish()
         #expect(stopped.status == 0, "\(stopped)")
