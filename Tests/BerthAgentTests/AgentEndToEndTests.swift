@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import BerthAgent
+@testable import BerthAgent
 import BerthCore
 import BerthProtocol
 import BerthTestSupport
@@ -190,6 +190,30 @@ struct AgentEndToEndTests {
         let left = Leftovers.find(rootfs: rootfs) + Leftovers.find(rootfs: home)
         #expect(left.isEmpty, "left on the host: \(left)")
         #expect((try? FileManager.default.contentsOfDirectory(atPath: home + "/agent/containers")) ?? [] == [])
+    }
+
+    /// A previous run's checkpoint: a task that was running, its RUNNING not yet acknowledged,
+    /// its container gone without a supervisor's record. The update goes out again (same uuid),
+    /// then TASK_FAILED with REASON_AGENT_RESTARTED.
+    @Test func aLostContainerIsReportedAfterTheUpdatesTheAgentStillOwed() async throws {
+        let running = TaskStatus(taskID: "lost", state: .running, message: "before the restart", source: .executor, uuid: "AAAAAAAAAAAAAAAAAAAAAA==")
+        let cluster = try await Cluster.start { home, framework in
+            let task = TaskInfo(name: "lost", taskID: "lost", agentID: "none", resources: try Resources.parse("cpus:0.1;mem:32"),
+                                command: CommandInfo(value: "true"))
+            try AgentStore(root: home + "/agent").save(TaskCheckpoint(frameworkID: framework, task: task, containerID: String(repeating: "0", count: 32),
+                                                                      latest: running, pending: [running]))
+        }
+        do {
+            let failed = try await cluster.scheduler.update("lost", .failed)
+            #expect(failed.reason == .agentRestarted, "\(failed)")
+            let resent = try await cluster.scheduler.update("lost", .running)
+            #expect(resent.uuid == running.uuid)
+            #expect(await cluster.scheduler.states("lost") == [.running, .failed])
+        } catch {
+            try await cluster.stop()
+            throw error
+        }
+        try await cluster.stop()
     }
 
     /// Polls the agent's GET /state (its port from the line `berth agent` prints) until no task

@@ -43,7 +43,9 @@ final class Cluster: @unchecked Sendable {
 
     /// With `supervised`, each container runs under the built `berth-supervise` and `berth
     /// container-start`, as `berth agent` runs them; otherwise as a child of the agent.
-    static func start(supervised: Bool = false) async throws -> Cluster {
+    /// `seed` writes into the agent's home before it starts (a previous run's state), given the
+    /// home and the framework's ID.
+    static func start(supervised: Bool = false, seed: (String, FrameworkID) throws -> Void = { _, _ in }) async throws -> Cluster {
         let rootfs = try Fixtures.busyboxRootfs()
         let coordinator = try await TestCoordinator.start(port: 0)
         var template = Array("/tmp/berth-agent-test-XXXXXX".utf8CString)
@@ -58,6 +60,8 @@ final class Cluster: @unchecked Sendable {
             configuration.supervision = Supervision(supervisor: TestHost.productsDirectory.appendingPathComponent("berth-supervise").path,
                                                     helper: [TestHost.berthBinary, "container-start"])
         }
+        let scheduler = try await TestScheduler.subscribe(to: coordinator.url)
+        try seed(home, scheduler.calls.frameworkID)
         let agent = try Agent(configuration: configuration, logger: logger)
         let (ports, listening) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
         let http = AgentHTTP.server(agent: agent, host: "127.0.0.1", port: 0, logger: logger) { listening.yield($0) }
@@ -67,7 +71,6 @@ final class Cluster: @unchecked Sendable {
         var bound = ports.makeAsyncIterator()
         guard let httpPort = await bound.next() else { throw FixtureError("the agent's HTTP endpoint did not start listening") }
 
-        let scheduler = try await TestScheduler.subscribe(to: coordinator.url)
         return Cluster(coordinator: coordinator, agent: agent, agentGroup: agentGroup, agentRunning: agentRunning, scheduler: scheduler,
                        home: home, rootfs: rootfs, agentURL: "http://127.0.0.1:\(httpPort)")
     }
