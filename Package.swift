@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "berth", targets: ["berth"]),
         .executable(name: "berth-bench", targets: ["berth-bench"]),
+        .executable(name: "berth-supervise", targets: ["berth-supervise"]),
         .executable(name: "berth-example-launcher", targets: ["berth-example-launcher"]),
         // The framework SDK, for Swift frameworks outside this package.
         .library(name: "BerthFramework", targets: ["BerthFramework"]),
@@ -32,6 +33,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "CBerthShim", linkerSettings: [.linkedLibrary("cap")]),
+        // One per running container, as its parent, so containers outlive the agent (docs/agent.md).
+        // Plain C: its memory must stay small.
+        .executableTarget(name: "berth-supervise"),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
         // Compression libraries for image layers: used by BerthImage only.
@@ -77,8 +81,18 @@ let package = Package(
         .target(name: "BerthRuntime", dependencies: [
             "BerthCore", "BerthOCI", "BerthLinux", "BerthCgroups", .product(name: "Logging", package: "swift-log"),
         ]),
+        // The agent daemon: registration, task launch through the runtime, status updates. It reads
+        // the coordinator's RecordIO stream with the SDK's reader (BerthFramework).
+        .target(name: "BerthAgent", dependencies: [
+            "BerthCore", "BerthProtocol", "BerthRuntime", "BerthImage", "BerthCgroups", "BerthLinux", "BerthOCI", "BerthFramework",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "berth", dependencies: [
-            "BerthCore", "BerthRuntime", "BerthCgroups", "BerthLinux", "BerthOCI", "BerthImage", "BerthCoordinator",
+            "BerthCore", "BerthRuntime", "BerthCgroups", "BerthLinux", "BerthOCI", "BerthImage", "BerthCoordinator", "BerthAgent",
             "BerthFramework", "BerthProtocol",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -112,6 +126,12 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "BerthAgentTests", dependencies: [
+            "BerthTestSupport", "BerthAgent", "BerthCoordinator", "BerthFramework", "BerthProtocol", "BerthImage", "BerthCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI", "BerthCore"]),

@@ -11,8 +11,9 @@ swift build --build-tests
 # CgroupV2KernelTests needs a pure cgroup v2 kernel; on hybrid hosts it runs only inside the VM.
 host_skip=CgroupV2VMTests
 [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] || host_skip="$host_skip|CgroupV2KernelTests"
-# The image end-to-end tests start containers too; on their own, so that the runtime tests'
-# host-wide leftover checks only ever see their own containers.
-swift test --skip-build --skip "$host_skip|ImageCommandTests"
+# The image and agent end-to-end tests start containers too; each on its own, so that the
+# host-wide leftover checks only ever see their own suite's containers.
+swift test --skip-build --skip "$host_skip|ImageCommandTests|AgentEndToEndTests"
 swift test --skip-build --filter ImageCommandTests
+swift test --skip-build --filter AgentEndToEndTests
 swift test --skip-build --filter CgroupV2VMTests

@@ -52,7 +52,8 @@ extension Coordinator {
 
     /// What a re-registering agent reports is the truth about its tasks, as Mesos' master takes it:
     /// - a task the registry does not have (launched before a restart) is adopted;
-    /// - a task of a removed framework is shut down (SHUTDOWN_FRAMEWORK);
+    /// - a task of a removed framework is shut down (SHUTDOWN_FRAMEWORK); one of a framework the
+    ///   coordinator does not know but did not remove (no store, not re-subscribed yet) is kept;
     /// - a task the registry placed on the agent that the agent does not report is gone: TASK_GONE
     ///   (TASK_LOST without PARTITION_AWARE), reason REASON_AGENT_REREGISTERED;
     /// - coming back from unreachable, a still-running task of a partition-aware framework is
@@ -64,15 +65,18 @@ extension Coordinator {
         for running in reported {
             let key = TaskKey(framework: running.frameworkID, task: running.task.taskID)
             reportedKeys.insert(key)
-            guard let framework = frameworks[running.frameworkID] else {
+            guard !wasRemoved(running.frameworkID) else {
                 result.unknownFrameworks.insert(running.frameworkID)
                 continue
             }
+            // Nil for a framework not yet re-subscribed after a restart of a coordinator without a
+            // store: its tasks are kept for it, as a Mesos master keeps orphan tasks.
+            let framework = frameworks[running.frameworkID]
             let known = tasks[key]
             var status = running.status
             status.agentID = id
             if !wasReachable, let known, known.agent == id, !running.status.state.isTerminal {
-                if framework.isPartitionAware {
+                if framework?.isPartitionAware == true {
                     var back = status
                     back.source = .master
                     back.reason = .agentReregistered
@@ -87,7 +91,7 @@ extension Coordinator {
             }
             if known?.status != status || known?.agent != id {
                 result.changed.append(TaskRecord(info: running.task, framework: running.frameworkID, agent: id,
-                                                 role: known?.role ?? framework.roles.first ?? .default, status: status))
+                                                 role: known?.role ?? framework?.roles.first ?? .default, status: status))
             }
         }
         for (key, task) in tasks.on(id) where !reportedKeys.contains(key) && !task.status.state.isTerminal {

@@ -1,11 +1,21 @@
 import BerthCore
 import BerthOCI
 import Foundation
+import Logging
 
 extension LocalImages {
     /// The credentials `berth login` saved in this home, then Docker's config.json.
     public var credentials: CredentialStore {
         CredentialStore(berthAuthPath: home.authFile)
+    }
+
+    /// A registry client for `reference` with this home's credentials and insecure registries
+    /// (registries.json), plus the reference's own registry when `insecure`.
+    public func registryClient(for reference: ImageReference, insecure: Bool, logger: Logger) throws -> RegistryClient {
+        var configuration = RegistryClient.Configuration()
+        configuration.insecureRegistries = Set(try RegistrySettings.load(home: home).insecureRegistries)
+        if insecure { configuration.insecureRegistries.insert(reference.registry) }
+        return RegistryClient(configuration: configuration, credentials: credentials, logger: logger)
     }
 
     /// Pulls the image into the content store and records it under the reference's full name.

@@ -11,6 +11,12 @@ public struct ContainerExit: Sendable, Equatable {
     public var oomKilled: Bool
     public var memoryLimit: Int64?
 
+    public init(status: ExitStatus, oomKilled: Bool, memoryLimit: Int64?) {
+        self.status = status
+        self.oomKilled = oomKilled
+        self.memoryLimit = memoryLimit
+    }
+
     /// The exit code `berth run` returns: the command's, or 128+N for signal N.
     public var code: Int32 { status.code }
 
@@ -212,6 +218,35 @@ public final class Container: @unchecked Sendable {
                 killAll()
                 killDeadline = .now + .seconds(3600)
             }
+        }
+    }
+
+    /// Sends `sig` to every process of the container through its cgroup, so a graceful stop
+    /// reaches the whole tree (a shell as the main process does not pass it on).
+    public func signalAll(_ sig: Int32) {
+        signal(sig)
+        guard let cgroup, let pids = try? cgroup.processes() else { return }
+        for pid in pids { kill(pid, sig) }
+    }
+
+    /// A pidfd of the main process while it runs: it polls readable once the process has exited,
+    /// so an event loop can wait on it instead of blocking a thread in `wait()`.
+    public var exitDescriptor: Int32? {
+        if case .running(let process) = state { return process.pidfd }
+        return nil
+    }
+
+    /// The exit once the main process has ended (reaped without blocking); nil while it runs.
+    /// Unlike `wait()`, the container stays until `remove()`, so its cgroup can still be read.
+    public func poll() throws -> ContainerExit? {
+        switch state {
+        case .running(let process):
+            guard let status = try process.poll() else { return nil }
+            return finish(status)
+        case .exited(let exit):
+            return exit
+        case .created, .removed:
+            throw BerthError(.invalidState, "cannot poll container \(id.prefix(12)): it is not running")
         }
     }
 

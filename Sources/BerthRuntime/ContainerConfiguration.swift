@@ -44,9 +44,28 @@ public struct ContainerConfiguration: Sendable {
     public var seccomp: Seccomp = .default
     /// How long a stop waits after SIGTERM before SIGKILL.
     public var stopTimeout: Duration = .seconds(10)
+    /// Descriptors for the container's stdin, stdout and stderr; nil inherits the caller's.
+    /// The agent points stdout and stderr at files in the task's sandbox.
+    public var stdio: [Int32?] = [nil, nil, nil]
+    /// Host directories bind-mounted into the container, in order (the agent's task sandbox).
+    public var bindMounts: [BindMount] = []
 
     public init(rootfs: String, command: [String]) {
         self.rootfs = rootfs
         self.command = command
+    }
+}
+
+/// A host directory seen at `destination` inside the container.
+public struct BindMount: Sendable, Equatable {
+    public var source: String
+    /// An absolute path inside the container; created when missing.
+    public var destination: String
+    public var readOnly: Bool
+
+    public init(source: String, destination: String, readOnly: Bool = false) {
+        self.source = source
+        self.destination = destination
+        self.readOnly = readOnly
     }
 }

@@ -88,6 +88,7 @@ public struct ContainerPlan: Sendable {
         spec.boundingSet = capabilities
         spec.noNewPrivileges = true
         spec.seccomp = seccomp
+        spec.stdio = configuration.stdio
         // On v1 no mount depends on the cgroup namespace, so the child mounts while the parent
         // moves it into its cgroups (the move waits ~15 ms in the kernel). On v2 /sys/fs/cgroup
         // must be mounted inside the namespace, and the clone usually lands in the cgroup anyway.
@@ -146,6 +147,19 @@ public struct ContainerPlan: Sendable {
             ops.append(SetupOp(.touch, label: "create /etc/\(file)", target: "\(root)/etc/\(file)", mode: 0o644))
             ops.append(.mount("bind /etc/\(file)", source: "\(host.stateDirectory)/\(file)", target: "\(root)/etc/\(file)",
                               flags: UInt(MS_BIND)))
+        }
+
+        // Like the /etc files: created in the rootfs when missing, bound before pivot_root while
+        // the host path is still visible.
+        for bind in configuration.bindMounts {
+            let destination = try Self.containerPath(bind.destination, what: "bind mount destination")
+            ops.append(SetupOp(.mkdir, label: "create \(destination)", target: root + destination, mode: 0o755))
+            ops.append(.mount("bind \(bind.source) to \(destination)", source: bind.source, target: root + destination,
+                              flags: UInt(MS_BIND) | UInt(MS_REC)))
+            if bind.readOnly {
+                ops.append(.mount("make \(destination) read-only", source: nil, target: root + destination,
+                                  flags: UInt(MS_BIND) | UInt(MS_REMOUNT) | UInt(MS_RDONLY) | UInt(MS_REC)))
+            }
         }
 
         ops.append(SetupOp(.setHostname, label: "set hostname \(hostname)", source: hostname))

@@ -7,10 +7,7 @@ import Logging
 /// Registry work for the CLI: one client per command, progress on stderr.
 enum ImagePulling {
     static func client(for reference: ImageReference, insecure: Bool, images: LocalImages, logger: Logger) throws -> RegistryClient {
-        var configuration = RegistryClient.Configuration()
-        configuration.insecureRegistries = Set(try RegistrySettings.load(home: images.home).insecureRegistries)
-        if insecure { configuration.insecureRegistries.insert(reference.registry) }
-        return RegistryClient(configuration: configuration, credentials: images.credentials, logger: logger)
+        try images.registryClient(for: reference, insecure: insecure, logger: logger)
     }
 
     static func pull(_ reference: ImageReference, platform: Platform?, insecure: Bool, into images: LocalImages,

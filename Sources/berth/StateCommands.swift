@@ -36,11 +36,8 @@ struct StateCommand: ParsableCommand {
     }
 }
 
-/// `berth agent ls`.
-struct AgentCommands: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "agent", abstract: "Agents registered with a coordinator.",
-                                                    subcommands: [AgentList.self])
-
+/// `berth agent ls` (`berth agent` itself runs an agent: AgentCommand).
+enum AgentCommands {
     struct AgentList: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "ls", abstract: "List agents: ID, hostname, state, resources used/total.")
 

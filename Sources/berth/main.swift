@@ -9,8 +9,8 @@ struct Berth: ParsableCommand {
         commandName: "berth",
         abstract: "Run containerized work on Linux hosts.",
         version: version,
-        subcommands: [RunCommand.self, ImageCommand.self, LoginCommand.self, CoordinatorCommand.self, StateCommand.self,
-                      AgentCommands.self, FrameworkCommands.self, TaskCommands.self, VersionCommand.self]
+        subcommands: [RunCommand.self, ImageCommand.self, LoginCommand.self, CoordinatorCommand.self, AgentCommand.self, StateCommand.self,
+                      FrameworkCommands.self, TaskCommands.self, ContainerStartCommand.self, VersionCommand.self]
     )
 }
 

@@ -1,0 +1,186 @@
+import BerthCore
+import BerthImage
+import BerthLinux
+import BerthOCI
+import BerthProtocol
+import BerthRuntime
+import Foundation
+import Glibc
+import Logging
+
+/// A task's life: LAUNCH → STARTING (sandbox, image, rootfs) → container started → RUNNING →
+/// exit → FINISHED / FAILED / KILLED, then its container and rootfs are removed.
+extension Agent {
+    func launch(_ launch: AgentEvent.Launch) {
+        if launch.group == true {
+            logger.notice("LAUNCH_GROUP: its tasks run as separate containers for now", metadata: ["framework": "\(launch.frameworkID)"])
+        }
+        for info in launch.tasks {
+            let key = TaskKey(framework: launch.frameworkID, task: info.taskID)
+            guard tasks[key] == nil else {
+                logger.warning("LAUNCH of a task this agent already has; ignored", metadata: ["task": "\(key)"])
+                continue
+            }
+            let checkpoint = TaskCheckpoint(frameworkID: launch.frameworkID, frameworkInfo: launch.frameworkInfo, task: info,
+                                            latest: TaskStatus(taskID: info.taskID, state: .staging), pending: [])
+            tasks[key] = AgentTask(checkpoint: checkpoint, retry: configuration.statusRetryInterval)
+            Task { await self.run(key) }
+        }
+    }
+
+    private func run(_ key: TaskKey) async {
+        guard let info = tasks[key]?.checkpoint.task else { return }
+        let plan: TaskPlan
+        do {
+            plan = try TaskPlan.make(task: info, framework: key.framework, agent: agentID, configuration: configuration)
+        } catch {
+            return end(key, .error, message: "\(error)", reason: .taskInvalid, source: .agent)
+        }
+        report(key, .starting, message: startingMessage(plan))
+        let containerID = Container.newID()
+        var prepared: PreparedRoot?
+        do {
+            let sandbox = store.sandbox(framework: key.framework, task: key.task)
+            let root = try await prepareRoot(plan.root, containerID: containerID)
+            prepared = root
+            if let kill = tasks[key]?.kill {
+                await remove(root)
+                return end(key, .killed, message: "killed before it started\(kill.cause.map { ": \($0)" } ?? "")", reason: .taskKilledDuringLaunch)
+            }
+            // Checkpointed before the start, so a restarted agent finds (or cleans up) the container
+            // whatever moment it died at.
+            tasks[key]?.checkpoint.containerID = containerID
+            checkpoint(key)
+            let container = try await start(plan, root: root, sandbox: sandbox, containerID: containerID)
+            tasks[key]?.phase = .running(container)
+            report(key, .running, message: "container \(containerID.prefix(12)) started")
+            if tasks[key]?.kill != nil { beginKill(key) }
+            await supervise(key, container, root: root)
+        } catch {
+            if let prepared { await remove(prepared) }
+            end(key, .failed, message: Self.launchFailure(error, root: plan.root), reason: .containerLaunchFailed, source: .agent)
+        }
+    }
+
+    /// Waits for the container's end, removes it and reports how it ended. `root` is nil for an
+    /// adopted container (its image rootfs is collected by `berth image prune`).
+    func supervise(_ key: TaskKey, _ container: any TaskContainer, root: PreparedRoot?) async {
+        let exit = await container.exit()
+        await BlockingWork.quietly { container.remove() }
+        if let root { await remove(root) }
+        finish(key, exit: exit)
+    }
+
+    private func startingMessage(_ plan: TaskPlan) -> String {
+        switch plan.root {
+        case .image(let name): "preparing image \(name)"
+        case .directory(let path): "preparing the root filesystem \(path)"
+        }
+    }
+
+    /// The terminal update, and the task is no longer running anything.
+    private func end(_ key: TaskKey, _ state: TaskState, message: String, reason: Reason?, source: StatusSource = .executor) {
+        tasks[key]?.phase = .exited
+        report(key, state, message: message, reason: reason, source: source)
+    }
+
+    /// Mesos' wording for exits ("Command exited with status 1"), the kill that caused one,
+    /// and the memory limit when the OOM killer ended it.
+    private func finish(_ key: TaskKey, exit: ContainerExit) {
+        if let kill = tasks[key]?.kill {
+            var message = "task killed: command \(exit.status)"
+            if kill.escalated { message += " (SIGKILL after the grace period of \(kill.gracePeriod))" }
+            if let cause = kill.cause { message += "; \(cause)" }
+            return end(key, .killed, message: message, reason: nil)
+        }
+        if exit.oomKilled {
+            let limit = exit.memoryLimit.map { " of \(ByteSize.format($0))" } ?? ""
+            return end(key, .failed, message: "memory limit\(limit) reached: the OOM killer ended the task (\(exit.status)); give it more mem or make it use less",
+                       reason: .containerLimitationMemory)
+        }
+        switch exit.status {
+        case .exited(0):
+            end(key, .finished, message: "Command exited with status 0", reason: nil)
+        case .exited(let code):
+            end(key, .failed, message: "Command exited with status \(code)", reason: .commandExecutorFailed)
+        case .signaled(let signal):
+            end(key, .failed, message: "Command terminated with signal \(Signals.name(signal))", reason: .commandExecutorFailed)
+        }
+    }
+
+    static func launchFailure(_ error: any Error, root: TaskPlan.Root) -> String {
+        if error is LaunchFailure { return "cannot start the task: \(SupervisedLaunch.describe(error))" }
+        if let error = error as? BerthError, error.code == .launch { return "cannot start the task: \(error.message)" }
+        if case .image(let name) = root, let error = error as? BerthError,
+           [.registry, .unauthorized, .notFound, .digestMismatch, .imageLayer].contains(error.code) {
+            return "cannot get image \(name): \(error.message)"
+        }
+        return "cannot start the task: \(error)"
+    }
+
+    // MARK: Root filesystem and container
+
+    /// The container's root: a host directory as it is, or a fresh rootfs from the image.
+    struct PreparedRoot: Sendable {
+        var path: String
+        var image: (name: String, configuration: ImageConfiguration)?
+        var rootfs: ContainerRootfs?
+    }
+
+    private func prepareRoot(_ root: TaskPlan.Root, containerID: String) async throws -> PreparedRoot {
+        switch root {
+        case .directory(let path):
+            return PreparedRoot(path: path)
+        case .image(let name):
+            let images = self.images
+            let record: ImageRecord
+            if let found = try images.find(name) { record = found } else { record = try await pull(name) }
+            let configuration = try images.configuration(of: record)
+            let rootfs = try await BlockingWork.run { try images.createRootfs(record, containerID: containerID) }
+            return PreparedRoot(path: rootfs.path, image: (record.name, configuration), rootfs: rootfs)
+        }
+    }
+
+    private func pull(_ name: String) async throws -> ImageRecord {
+        let reference = try ImageReference(parsing: name)
+        logger.info("pulling image", metadata: ["image": "\(reference)"])
+        let client = try images.registryClient(for: reference, insecure: configuration.insecureRegistries.contains(reference.registry), logger: logger)
+        do {
+            let record = try await images.pull(reference, platform: nil, client: client, progress: nil)
+            try await client.shutdown()
+            return record
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    private func remove(_ root: PreparedRoot) async {
+        guard let rootfs = root.rootfs else { return }
+        let logger = self.logger
+        await BlockingWork.quietly {
+            do { try rootfs.remove() } catch { logger.warning("remove the rootfs of container \(rootfs.containerID.prefix(12)): \(error)") }
+        }
+    }
+
+    /// Sandbox with its log files, then the container: returns once the command was exec'd.
+    private func start(_ plan: TaskPlan, root: PreparedRoot, sandbox: String, containerID: String) async throws -> any TaskContainer {
+        try FileManager.default.createDirectory(atPath: sandbox, withIntermediateDirectories: true)
+        let stdout = try Self.openLog(sandbox + "/stdout")
+        defer { close(stdout) }
+        let stderr = try Self.openLog(sandbox + "/stderr")
+        defer { close(stderr) }
+        let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        defer { if null >= 0 { close(null) } }
+        let configuration = try plan.containerConfiguration(rootfs: root.path, image: root.image, sandbox: sandbox,
+                                                            stdio: [null >= 0 ? null : nil, stdout, stderr], hostname: self.configuration.hostname)
+        let driver = self.driver
+        return try await BlockingWork.run { try driver.start(id: containerID, configuration: configuration) }
+    }
+
+    private static func openLog(_ path: String) throws -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SystemError("open \(path)", errno: errno) }
+        return fd
+    }
+}

@@ -1,0 +1,201 @@
+import AsyncHTTPClient
+import BerthCgroups
+import BerthCore
+import BerthImage
+import BerthProtocol
+import BerthRuntime
+import Foundation
+import Logging
+
+/// The agent: the tasks it runs and their status update streams. One actor owns that state;
+/// the connection to the coordinator (Agent+Connection), launches (Agent+Tasks) and kills
+/// (Agent+Kill) are its parts. Every status change goes through `report`, which checkpoints
+/// it to disk before anything is sent.
+public actor Agent {
+    public let configuration: AgentConfiguration
+    let store: AgentStore
+    let images: LocalImages
+    let cgroups: any CgroupManager
+    let driver: any ContainerDriver
+    let transport: CoordinatorTransport
+    let logger: Logger
+
+    /// Given by the coordinator at the first registration; kept on disk.
+    public internal(set) var agentID: AgentID?
+    /// The open REGISTER stream's ID; nil while disconnected (updates then wait).
+    var streamID: String?
+    var heartbeatInterval: Duration = .seconds(15)
+    var currentSession: Task<Void, any Error>?
+    var tasks: [TaskKey: AgentTask] = [:]
+
+    struct TaskKey: Hashable, Sendable, CustomStringConvertible {
+        var framework: FrameworkID
+        var task: TaskID
+        var description: String { "\(framework.value)/\(task.value)" }
+    }
+
+    enum Phase {
+        /// Pulling, unpacking, starting: no container to signal yet.
+        case launching
+        case running(any TaskContainer)
+        /// The container is gone; the task stays until its last update is acknowledged.
+        case exited
+    }
+
+    struct KillRequest {
+        var gracePeriod: Duration
+        /// Why, when not the framework's KILL: shutdown of the framework or of the agent.
+        var cause: String?
+        var escalated = false
+    }
+
+    struct AgentTask {
+        var checkpoint: TaskCheckpoint
+        var phase: Phase = .launching
+        var kill: KillRequest?
+        /// When the head of `checkpoint.pending` is (re)sent next, and the wait after that.
+        var due: ContinuousClock.Instant?
+        var retry: Duration
+    }
+
+    public init(configuration: AgentConfiguration, logger: Logger, httpClient: HTTPClient = .shared) throws {
+        self.configuration = configuration
+        self.logger = logger
+        store = AgentStore(root: configuration.stateDirectory)
+        try store.create()
+        images = try LocalImages(home: configuration.home, logger: logger)
+        cgroups = try Cgroups.detect(logger: logger)
+        if let supervision = configuration.supervision {
+            driver = SupervisedDriver(supervision: supervision, directory: store.root + "/containers", cgroups: cgroups, logger: logger)
+        } else {
+            driver = InProcessDriver(cgroups: cgroups, logger: logger)
+        }
+        transport = CoordinatorTransport(coordinator: configuration.coordinator, http: httpClient)
+        agentID = try store.loadAgentID()
+    }
+
+    /// Which cgroup layout the containers get, for logs and status output.
+    public nonisolated var cgroupSummary: String { cgroups.summary }
+
+    /// The tasks not yet ended, for tests and status output.
+    public func liveTasks() -> [TaskID] {
+        tasks.filter { !$0.value.checkpoint.latest.state.isTerminal }.map(\.key.task).sorted()
+    }
+
+    // MARK: Status updates
+
+    /// Records a task's new state: checkpointed first, then sent when it reaches the head of the
+    /// task's queue. `source` is the executor's for what the container did, the agent's otherwise.
+    func report(_ key: TaskKey, _ state: TaskState, message: String?, reason: Reason? = nil, source: StatusSource = .executor) {
+        guard var task = tasks[key] else { return }
+        let status = TaskStatus(taskID: key.task, state: state, message: message, source: source, reason: reason, agentID: agentID,
+                                timestamp: Date().timeIntervalSince1970, uuid: Self.newUUID())
+        task.checkpoint.latest = status
+        task.checkpoint.pending.append(status)
+        if task.checkpoint.pending.count == 1 {
+            task.due = .now
+            task.retry = configuration.statusRetryInterval
+        }
+        tasks[key] = task
+        checkpoint(key)
+        logger.info("task \(state.rawValue)", metadata: ["task": "\(key)", "message": "\(message ?? "")"])
+        flush()
+    }
+
+    func checkpoint(_ key: TaskKey) {
+        guard let task = tasks[key] else { return }
+        do {
+            try store.save(task.checkpoint)
+        } catch {
+            // Still sent: delivering it now beats holding it back because the disk failed.
+            logger.error("checkpoint task \(key): \(error); its updates are lost if the agent dies now")
+        }
+    }
+
+    /// Sends the head update of every task whose time has come, when connected.
+    func flush() {
+        guard let streamID, let agentID else { return }
+        let now = ContinuousClock.now
+        for (key, task) in tasks {
+            guard let head = task.checkpoint.pending.first, let due = task.due, due <= now else { continue }
+            tasks[key]?.due = now + task.retry
+            tasks[key]?.retry = min(task.retry * 2, configuration.statusRetryMaximum)
+            let call = AgentCall(type: .statusUpdate, agentID: agentID, statusUpdate: .init(frameworkID: key.framework, status: head))
+            Task { await self.send(call, streamID: streamID) }
+        }
+    }
+
+    private func send(_ call: AgentCall, streamID: String) async {
+        do {
+            let code = try await transport.send(call, streamID: streamID)
+            if code == 403 {
+                rejected(streamID: streamID)
+            } else if code != 202 {
+                logger.warning("\(call.type.rawValue) answered HTTP \(code); retrying later")
+            }
+        } catch {
+            logger.debug("\(call.type.rawValue) failed: \(error); retrying later")
+        }
+    }
+
+    /// The coordinator forwarded the framework's ACKNOWLEDGE: the head is delivered; the next
+    /// update goes out at once. A task that ended with everything acknowledged is forgotten.
+    func acknowledged(_ ack: AgentEvent.Acknowledge) {
+        let key = TaskKey(framework: ack.frameworkID, task: ack.taskID)
+        guard var task = tasks[key], let head = task.checkpoint.pending.first, head.uuid == ack.uuid else {
+            logger.debug("acknowledgement for no pending update", metadata: ["task": "\(key)", "uuid": "\(ack.uuid)"])
+            return
+        }
+        task.checkpoint.pending.removeFirst()
+        task.due = task.checkpoint.pending.isEmpty ? nil : .now
+        task.retry = configuration.statusRetryInterval
+        if task.checkpoint.pending.isEmpty, case .exited = task.phase {
+            tasks[key] = nil
+            store.remove(framework: key.framework, task: key.task)
+            return
+        }
+        tasks[key] = task
+        checkpoint(key)
+        flush()
+    }
+
+    static func newUUID() -> String {
+        withUnsafeBytes(of: UUID().uuid) { Data($0).base64EncodedString() }
+    }
+
+    // MARK: Recovery
+
+    /// Loads the checkpoints of a previous run. Ended tasks keep their unacknowledged updates;
+    /// running ones are adopted again when their supervisor (or its record of the exit) is
+    /// there. The others are lost: their containers are removed and they are reported FAILED,
+    /// so no framework waits on them forever.
+    func recover() async {
+        let (checkpoints, problems) = store.loadAll()
+        for problem in problems { logger.error("unreadable task checkpoint: \(problem)") }
+        for checkpoint in checkpoints {
+            let key = TaskKey(framework: checkpoint.frameworkID, task: checkpoint.task.taskID)
+            var task = AgentTask(checkpoint: checkpoint, phase: .exited, retry: configuration.statusRetryInterval)
+            if !checkpoint.pending.isEmpty { task.due = .now }
+            tasks[key] = task
+            guard !checkpoint.latest.state.isTerminal else { continue }
+            if let id = checkpoint.containerID {
+                if let container = driver.adopt(id: id, memoryLimit: TaskPlan.limits(of: checkpoint.task).memoryBytes) {
+                    logger.info("adopted the container of task \(key)", metadata: ["container": "\(id.prefix(12))"])
+                    tasks[key]?.phase = .running(container)
+                    Task { await self.supervise(key, container, root: nil) }
+                    continue
+                }
+                let cgroups = self.cgroups
+                do {
+                    try await BlockingWork.run { try cgroups.open(name: "berth-\(id)")?.destroy() }
+                } catch {
+                    logger.warning("could not remove the cgroup berth-\(id) of task \(key): \(error)")
+                }
+                try? FileManager.default.removeItem(atPath: "\(Container.defaultStateRoot)/\(id)")
+            }
+            report(key, .failed, message: "the agent restarted and the task's container was lost (not started, or not supervised); the task was stopped",
+                   reason: .agentRestarted, source: .agent)
+        }
+        if !checkpoints.isEmpty { logger.info("recovered \(checkpoints.count) task(s) from \(store.tasksDirectory)") }
+    }
+}

@@ -1,0 +1,69 @@
+import BerthCore
+import BerthProtocol
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// `--listen`: the agent's own HTTP endpoint. `GET /health` and `GET /state` for now; the
+/// container statistics and metrics of issue 5 are to be served here too.
+public enum AgentHTTP {
+    public static func router(agent: Agent) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/health") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain"], body: ResponseBody(byteBuffer: ByteBuffer(string: "ok\n")))
+        }
+        router.get("/state") { _, _ in
+            let data = try MesosJSON.encode(await agent.state())
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        return router
+    }
+
+    /// The HTTP server as a service; `onListening` gets the bound port (useful with port 0).
+    public static func server(agent: Agent, host: String, port: Int, logger: Logger,
+                              onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some Service {
+        Application(router: router(agent: agent),
+                    configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "berth-agent"),
+                    onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
+                    logger: logger)
+    }
+}
+
+/// What `GET /state` answers: who the agent is, where it reports, and its tasks.
+public struct AgentStateDocument: Codable, Sendable {
+    public struct Task: Codable, Sendable {
+        public var frameworkID: FrameworkID
+        public var taskID: TaskID
+        public var state: TaskState
+        public var containerID: String?
+        public var unacknowledgedUpdates: Int
+
+        enum CodingKeys: String, CodingKey {
+            case frameworkID = "framework_id", taskID = "task_id", state, containerID = "container_id"
+            case unacknowledgedUpdates = "unacknowledged_updates"
+        }
+    }
+
+    public var id: AgentID?
+    public var hostname: String
+    public var coordinator: String
+    public var registered: Bool
+    public var cgroups: String
+    public var resources: Resources
+    public var attributes: [Attribute]
+    public var version: String
+    public var tasks: [Task]
+}
+
+extension Agent {
+    public func state() -> AgentStateDocument {
+        let entries = tasks.map { key, task in
+            AgentStateDocument.Task(frameworkID: key.framework, taskID: key.task, state: task.checkpoint.latest.state,
+                                    containerID: task.checkpoint.containerID, unacknowledgedUpdates: task.checkpoint.pending.count)
+        }
+        return AgentStateDocument(id: agentID, hostname: configuration.hostname, coordinator: configuration.coordinator, registered: streamID != nil,
+                                  cgroups: cgroupSummary, resources: configuration.resources, attributes: configuration.attributes,
+                                  version: BerthVersion.current, tasks: entries.sorted { ($0.frameworkID.value, $0.taskID) < ($1.frameworkID.value, $1.taskID) })
+    }
+}

@@ -1,0 +1,131 @@
+import BerthCore
+import BerthProtocol
+import Foundation
+import Glibc
+
+/// A task as the agent knows it: which framework, what it was asked to run, which container
+/// runs it, and its status updates not yet acknowledged (the head is the one in flight).
+struct TaskCheckpoint: Codable, Sendable {
+    var frameworkID: FrameworkID
+    var frameworkInfo: FrameworkInfo?
+    var task: TaskInfo
+    /// Set just before the container starts, so a restarted agent can adopt (or clean up) it.
+    var containerID: String?
+    /// The latest state the agent reported (acknowledged or not).
+    var latest: TaskStatus
+    var pending: [TaskStatus]
+}
+
+/// The agent's files under `<home>/agent`:
+/// - `agent_id`: the ID the coordinator gave at the first registration;
+/// - `tasks/<framework>/<task>.json`: a `TaskCheckpoint`, rewritten (atomically, synced) before
+///   any status update in it is sent, so no update is lost when the agent dies;
+/// - `sandboxes/<framework>/<task>/`: the task's `stdout` and `stderr`, kept after it ends.
+struct AgentStore: Sendable {
+    let root: String
+
+    var agentIDFile: String { root + "/agent_id" }
+    var tasksDirectory: String { root + "/tasks" }
+
+    func create() throws {
+        for directory in [root, tasksDirectory, root + "/sandboxes"] {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw BerthError(.system, "create the agent directory \(directory): \(error.localizedDescription); is --home writable?")
+            }
+        }
+    }
+
+    func loadAgentID() throws -> AgentID? {
+        guard FileManager.default.fileExists(atPath: agentIDFile) else { return nil }
+        let text = try String(contentsOfFile: agentIDFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? nil : AgentID(text)
+    }
+
+    func saveAgentID(_ id: AgentID) throws {
+        try Self.writeDurably(Data((id.value + "\n").utf8), to: agentIDFile)
+    }
+
+    func sandbox(framework: FrameworkID, task: TaskID) -> String {
+        "\(root)/sandboxes/\(Self.component(framework.value))/\(Self.component(task.value))"
+    }
+
+    private func checkpointFile(framework: FrameworkID, task: TaskID) -> String {
+        "\(tasksDirectory)/\(Self.component(framework.value))/\(Self.component(task.value)).json"
+    }
+
+    func save(_ checkpoint: TaskCheckpoint) throws {
+        let file = checkpointFile(framework: checkpoint.frameworkID, task: checkpoint.task.taskID)
+        try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Self.writeDurably(try MesosJSON.encode(checkpoint), to: file)
+    }
+
+    func remove(framework: FrameworkID, task: TaskID) {
+        try? FileManager.default.removeItem(atPath: checkpointFile(framework: framework, task: task))
+    }
+
+    /// Every task checkpoint on disk; an unreadable one is reported, not fatal.
+    func loadAll() -> (tasks: [TaskCheckpoint], problems: [String]) {
+        var tasks: [TaskCheckpoint] = []
+        var problems: [String] = []
+        let fm = FileManager.default
+        for framework in (try? fm.contentsOfDirectory(atPath: tasksDirectory)) ?? [] {
+            let directory = "\(tasksDirectory)/\(framework)"
+            for file in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] where file.hasSuffix(".json") {
+                do {
+                    let data = try Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(file)"))
+                    tasks.append(try MesosJSON.decode(TaskCheckpoint.self, from: data, what: "task checkpoint \(directory)/\(file)"))
+                } catch {
+                    problems.append("\(directory)/\(file): \(error)")
+                }
+            }
+        }
+        return (tasks, problems)
+    }
+
+    /// IDs are chosen by frameworks: anything but letters, digits, "-", "_" and inner "." is
+    /// percent-encoded, so an ID can never name a path outside its directory.
+    static func component(_ id: String) -> String {
+        var out = ""
+        for (index, byte) in id.utf8.enumerated() {
+            let c = Character(Unicode.Scalar(byte))
+            if c.isASCII, c.isLetter || c.isNumber || c == "-" || c == "_" || (c == "." && index > 0) {
+                out.append(c)
+            } else {
+                out += String(format: "%%%02X", byte)
+            }
+        }
+        return out.isEmpty ? "%" : out
+    }
+
+    /// Temporary file, fsync, rename, fsync of the directory: after it returns the content
+    /// survives a crash of the agent or of the machine, and a reader never sees half a file.
+    static func writeDurably(_ data: Data, to path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        let temporary = "\(path).tmp"
+        func fail(_ step: String) -> BerthError {
+            BerthError(.system, "\(step) \(path): \(String(cString: strerror(errno)))")
+        }
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw fail("create") }
+        var written = 0
+        let ok = data.withUnsafeBytes { raw -> Bool in
+            while written < raw.count {
+                let n = write(fd, raw.baseAddress.map { $0 + written }, raw.count - written)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return false }
+                written += n
+            }
+            return fsync(fd) == 0
+        }
+        close(fd)
+        guard ok else { throw fail("write") }
+        guard rename(temporary, path) == 0 else { throw fail("rename into place") }
+        let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirFD >= 0 {
+            fsync(dirFD)
+            close(dirFD)
+        }
+    }
+}

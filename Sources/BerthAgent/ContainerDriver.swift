@@ -1,0 +1,118 @@
+import BerthCgroups
+import BerthCore
+import BerthLinux
+import BerthRuntime
+import Dispatch
+import Foundation
+import Logging
+
+/// How the agent starts and watches a task's container (docs/agent.md): as a child of the agent
+/// (`InProcessDriver`), or under a small supervisor process each (`SupervisedDriver`), so that
+/// containers outlive the agent and `adopt` finds them again after a restart.
+protocol ContainerDriver: Sendable {
+    /// Creates the cgroup and starts the command; returns once it has been exec'd. Blocking.
+    func start(id: String, configuration: ContainerConfiguration) throws -> any TaskContainer
+    /// A container of a previous run of the agent, still running or with its exit recorded;
+    /// nil when it is lost.
+    func adopt(id: String, memoryLimit: Int64?) -> (any TaskContainer)?
+    /// Whether containers keep running when the agent stops.
+    var containersOutliveAgent: Bool { get }
+}
+
+/// A started container, as the agent drives it. Calls may come from any thread.
+protocol TaskContainer: AnyObject, Sendable {
+    var id: String { get }
+    /// Waits until the main process has exited, without holding a thread.
+    func exit() async -> ContainerExit
+    /// The signal to every process of the container (graceful stop of the whole tree).
+    func signalAll(_ signal: Int32)
+    /// SIGKILL to every process, through the cgroup.
+    func killAll()
+    /// Kills what is left and removes the cgroup and the runtime's state. Blocking.
+    func remove()
+}
+
+/// Containers as children of the agent process, started with BerthRuntime's `Container`.
+struct InProcessDriver: ContainerDriver {
+    let cgroups: any CgroupManager
+    let logger: Logger
+
+    func start(id: String, configuration: ContainerConfiguration) throws -> any TaskContainer {
+        let container = Container(id: id, configuration: configuration, cgroups: cgroups, logger: logger)
+        try container.start()
+        return InProcessContainer(container)
+    }
+
+    /// A child of a previous agent process cannot be waited for: its exit status is lost.
+    func adopt(id: String, memoryLimit: Int64?) -> (any TaskContainer)? { nil }
+
+    var containersOutliveAgent: Bool { false }
+}
+
+/// `Container` is not thread-safe: every call to it holds the lock.
+final class InProcessContainer: TaskContainer, @unchecked Sendable {
+    private let container: Container
+    private let lock = NSLock()
+    private static let queue = DispatchQueue(label: "berth.agent.exits")
+
+    init(_ container: Container) { self.container = container }
+
+    var id: String { container.id }
+
+    func exit() async -> ContainerExit {
+        let (descriptor, done) = lock.withLock { (container.exitDescriptor, try? container.poll()) }
+        if let done { return done }
+        guard let descriptor else { return lostExit() }
+        // A pidfd polls readable when the process exits: one epoll watch instead of a thread per container.
+        return await withCheckedContinuation { continuation in
+            let watch = ExitWatch(source: DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: Self.queue))
+            watch.source.setEventHandler { [self] in
+                guard !watch.resumed else { return }
+                let exit: ContainerExit?
+                do {
+                    exit = try lock.withLock { try container.poll() }
+                } catch {
+                    exit = lostExit()
+                }
+                guard let exit else { return }
+                watch.resumed = true
+                watch.source.cancel()
+                continuation.resume(returning: exit)
+            }
+            watch.source.resume()
+        }
+    }
+
+    /// Touched only on `queue`, the source's serial queue.
+    private final class ExitWatch: @unchecked Sendable {
+        let source: any DispatchSourceRead
+        var resumed = false
+        init(source: any DispatchSourceRead) { self.source = source }
+    }
+
+    /// When the process cannot be waited for (already reaped elsewhere), say so rather than hang.
+    private func lostExit() -> ContainerExit {
+        ContainerExit(status: .exited(125), oomKilled: false, memoryLimit: nil)
+    }
+
+    func signalAll(_ signal: Int32) { lock.withLock { container.signalAll(signal) } }
+    func killAll() { lock.withLock { container.killAll() } }
+    func remove() { lock.withLock { container.remove() } }
+}
+
+/// Runs blocking work (container start, removal, rootfs assembly) on a Dispatch thread, so the
+/// few threads of Swift's cooperative pool are never held by it.
+enum BlockingWork {
+    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try body() })
+            }
+        }
+    }
+
+    /// For cleanup whose failure the body logs itself.
+    static func quietly(_ body: @escaping @Sendable () -> Void) async {
+        _ = try? await run(body)
+    }
+}

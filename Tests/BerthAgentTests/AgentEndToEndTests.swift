@@ -1,0 +1,271 @@
+import AsyncHTTPClient
+@testable import BerthAgent
+import BerthCore
+import BerthProtocol
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// A framework launches tasks through a real coordinator onto a real agent that runs them in
+/// containers, as children of the agent or (`supervised`) under `berth-supervise`. Serialized,
+/// and on their own in scripts/test.sh: the leftover checks look at the whole host.
+@Suite("agent end to end", .serialized, .requiresRoot)
+struct AgentEndToEndTests {
+    /// Runs `body` against a fresh cluster, stops it, and checks that nothing was left behind.
+    func withCluster(supervised: Bool = false, _ body: (Cluster) async throws -> Void) async throws {
+        let cluster = try await Cluster.start(supervised: supervised)
+        do {
+            try await body(cluster)
+        } catch {
+            try await cluster.stop()
+            throw error
+        }
+        try await cluster.stop()
+        let left = Leftovers.find(rootfs: cluster.rootfs) + Leftovers.find(rootfs: cluster.home)
+        #expect(left.isEmpty, "left on the host: \(left)")
+    }
+
+    @Test(arguments: [false, true]) func aCommandTaskRunsToFinishedWithItsOutputAndMesosEnvironment(supervised: Bool) async throws {
+        try await withCluster(supervised: supervised) { cluster in
+            let script = "echo task=$MESOS_TASK_ID sandbox=$MESOS_SANDBOX host=$HOST port0=$PORT0 ports=$PORTS pwd=$(pwd) greeting=$GREETING; echo oops >&2"
+            var command = CommandInfo(value: script)
+            command.environment = .init(variables: [.init(name: "GREETING", value: "hi")])
+            let task = try await cluster.launch("hello", command: command, resources: "cpus:0.1;mem:32;ports:[31000-31001]")
+            let finished = try await cluster.scheduler.update(task, .finished)
+            #expect(finished.message == "Command exited with status 0")
+            #expect(await cluster.scheduler.states(task) == [.starting, .running, .finished])
+            let stdout = try String(contentsOfFile: cluster.sandbox(task) + "/stdout", encoding: .utf8)
+            #expect(stdout == "task=hello sandbox=/mnt/mesos/sandbox host=agent-test port0=31000 ports=31000,31001 pwd=/mnt/mesos/sandbox greeting=hi\n")
+            let stderr = try String(contentsOfFile: cluster.sandbox(task) + "/stderr", encoding: .utf8)
+            #expect(stderr == "oops\n")
+
+            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: cluster.agentURL + "/state"), timeout: .seconds(10))
+            #expect(response.status == .ok)
+            let state = try JSONDecoder().decode(AgentStateDocument.self, from: Data(buffer: try await response.body.collect(upTo: 1 << 20)))
+            #expect(state.registered)
+            #expect(state.id == finished.agentID)
+            #expect(state.hostname == "agent-test")
+        }
+    }
+
+    @Test(arguments: [false, true]) func aFailingCommandIsFailedWithItsExitStatus(supervised: Bool) async throws {
+        try await withCluster(supervised: supervised) { cluster in
+            let task = try await cluster.launch("fails", command: CommandInfo(value: "exit 3"))
+            let failed = try await cluster.scheduler.update(task, .failed)
+            #expect(failed.message == "Command exited with status 3")
+            #expect(failed.reason == .commandExecutorFailed)
+            #expect(await cluster.scheduler.states(task) == [.starting, .running, .failed])
+        }
+    }
+
+    @Test(arguments: [false, true]) func aMissingProgramFailsTheLaunchWithAReason(supervised: Bool) async throws {
+        try await withCluster(supervised: supervised) { cluster in
+            let task = try await cluster.launch("missing", command: CommandInfo(value: "/bin/no-such-program", shell: false))
+            let failed = try await cluster.scheduler.update(task, .failed)
+            #expect(failed.reason == .containerLaunchFailed)
+            #expect(failed.message?.contains("/bin/no-such-program") == true, "\(failed)")
+        }
+    }
+
+    @Test(arguments: [false, true]) func aTaskOverItsMemoryFailsWithTheMemoryReason(supervised: Bool) async throws {
+        try await withCluster(supervised: supervised) { cluster in
+            let task = try await cluster.launch("hog", command: CommandInfo(value: "/bin/probe alloc 200"), resources: "cpus:0.5;mem:32")
+            let failed = try await cluster.scheduler.update(task, .failed)
+            #expect(failed.reason == .containerLimitationMemory, "\(failed)")
+            #expect(failed.message?.contains("memory limit of 32 MiB") == true, "\(failed)")
+        }
+    }
+
+    @Test(arguments: [false, true]) func aKillEndsKilledWithinTheGracePeriod(supervised: Bool) async throws {
+        try await withCluster(supervised: supervised) { cluster in
+            // `sleep` as PID 1 of its namespace ignores SIGTERM: only the SIGKILL after the grace period ends it.
+            let grace = KillPolicy(gracePeriod: DurationInfo(nanoseconds: 1_000_000_000))
+            let sleeper = try await cluster.launch("sleeper", command: CommandInfo(value: "exec sleep 60"), killPolicy: grace)
+            _ = try await cluster.scheduler.update(sleeper, .running)
+            let start = ContinuousClock.now
+            try await cluster.scheduler.calls.kill(sleeper)
+            let killed = try await cluster.scheduler.update(sleeper, .killed)
+            let took = ContinuousClock.now - start
+            #expect(took < .seconds(3), "KILLED after \(took) with a 1 s grace period")
+            #expect(killed.message?.contains("SIGKILL after the grace period") == true, "\(killed)")
+            #expect(await cluster.scheduler.states(sleeper) == [.starting, .running, .killing, .killed])
+
+            // A task that handles SIGTERM ends on it, long before a 30 s grace period.
+            let patient = KillPolicy(gracePeriod: DurationInfo(nanoseconds: 30_000_000_000))
+            let trapper = try await cluster.launch("trapper", command: CommandInfo(value: "/bin/probe trap-term 7"), killPolicy: patient)
+            _ = try await cluster.scheduler.update(trapper, .running)
+            try await Task.sleep(for: .milliseconds(300))
+            let termStart = ContinuousClock.now
+            try await cluster.scheduler.calls.kill(trapper)
+            let termKilled = try await cluster.scheduler.update(trapper, .killed)
+            #expect(ContinuousClock.now - termStart < .seconds(5))
+            #expect(termKilled.message?.contains("exited with status 7") == true, "\(termKilled)")
+        }
+    }
+
+    @Test func teardownShutsTheFrameworksTasksDown() async throws {
+        try await withCluster { cluster in
+            let task = try await cluster.launch("long", command: CommandInfo(value: "sleep 60"),
+                                                killPolicy: KillPolicy(gracePeriod: DurationInfo(nanoseconds: 100_000_000)))
+            _ = try await cluster.scheduler.update(task, .running)
+            try await cluster.scheduler.calls.teardown()
+            let deadline = ContinuousClock.now + .seconds(10)
+            while await !cluster.agent.liveTasks().isEmpty, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(await cluster.agent.liveTasks().isEmpty)
+        }
+    }
+
+    @Test func theAgentRegistersAgainWithItsIDAndTasksWhenTheCoordinatorRestarts() async throws {
+        try await withCluster { cluster in
+            let task = try await cluster.launch("survivor", command: CommandInfo(value: "exec sleep 60"),
+                                                killPolicy: KillPolicy(gracePeriod: DurationInfo(nanoseconds: 100_000_000)))
+            _ = try await cluster.scheduler.update(task, .running)
+            let id = try #require(await cluster.agent.agentID)
+            try await cluster.restartCoordinator()
+            let deadline = ContinuousClock.now + .seconds(10)
+            var known: [String] = []
+            while known != [id.value], ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                known = await cluster.coordinator.running.server.coordinator.state().slaves.map(\.id)
+            }
+            #expect(known == [id.value], "the restarted coordinator should know the agent by its old ID")
+            #expect(await cluster.agent.liveTasks() == [task])
+            let saved = try String(contentsOfFile: cluster.home + "/agent/agent_id", encoding: .utf8)
+            #expect(saved == id.value + "\n")
+        }
+    }
+
+    /// `berth agent` as its own process, killed with SIGKILL while five tasks run: the containers
+    /// go on under their supervisors; the restarted agent adopts them, learns the exit of the one
+    /// that ended meanwhile, and kills the others on request. No update is missing or repeated.
+    @Test func containersOutliveAKilledAgentAndAreAdoptedByTheNextOne() async throws {
+        let rootfs = try Fixtures.busyboxRootfs()
+        let coordinator = try await TestCoordinator.start(port: 0)
+        var template = Array("/tmp/berth-agent-test-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw FixtureError("mkdtemp: errno \(errno)") }
+        let home = String(cString: made)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let arguments = [TestHost.berthBinary, "agent", "--coordinator", "127.0.0.1:\(coordinator.port)", "--home", home, "--listen", "127.0.0.1:0",
+                         "--default-rootfs", rootfs, "--hostname", "agent-proc", "--log-level", "error",
+                         "--resources", "cpus:2;mem:1024;disk:1024;ports:[31000-31009]"]
+        let scheduler = try await TestScheduler.subscribe(to: coordinator.url)
+        let first = try SpawnedCommand(arguments)
+        let offer = try await scheduler.nextOffer()
+        func task(_ id: TaskID, _ command: String) throws -> TaskInfo {
+            TaskInfo(name: id.value, taskID: id, agentID: offer.agentID, resources: try Resources.parse("cpus:0.1;mem:32"),
+                     command: CommandInfo(value: command), killPolicy: KillPolicy(gracePeriod: DurationInfo(nanoseconds: 500_000_000)))
+        }
+        let long: [TaskID] = ["long1", "long2", "long3", "long4"]
+        try await scheduler.calls.launch(try long.map { try task($0, "exec sleep 60") } + [try task("short", "sleep 2; exit 4")],
+                                         on: [offer.id], refuseSeconds: 0)
+        for id in long + ["short"] { _ = try await scheduler.update(id, .running) }
+        // Killed only once the agent has the acknowledgements: an update acknowledged by the
+        // framework but not yet known to be by the agent is sent again after the restart, by design.
+        try await Self.waitUntilAcknowledged(agent: first)
+        kill(first.pid, SIGKILL)
+        _ = try? first.finish()
+        try await Task.sleep(for: .seconds(3))
+        let processes = try Fixtures.run("/bin/ps", ["-eo", "cmd"]).stdout
+        #expect(processes.split(separator: "\n").filter { $0.contains("sleep 60") }.count >= long.count, "the containers outlive the agent's SIGKILL")
+
+        let second = try SpawnedCommand(arguments)
+        let failed = try await scheduler.update("short", .failed)
+        #expect(failed.message == "Command exited with status 4", "the exit while the agent was down is learned: \(failed)")
+        #expect(failed.agentID == offer.agentID, "the restarted agent keeps its ID")
+        for id in long { try await scheduler.calls.kill(id) }
+        for id in long {
+            let killed = try await scheduler.update(id, .killed)
+            #expect(killed.message?.contains("SIGKILL after the grace period") == true, "\(killed)")
+            let states = await scheduler.states(id)
+            #expect(states == [.starting, .running, .killing, .killed], "\(id): \(states)")
+        }
+        let short = await scheduler.states("short")
+        #expect(short == [.starting, .running, .failed], "\(short)")
+        kill(second.pid, SIGTERM)
+        let stopped = try second.finish()
+        #expect(stopped.status == 0, "\(stopped)")
+        try await coordinator.stop()
+        let left = Leftovers.find(rootfs: rootfs) + Leftovers.find(rootfs: home)
+        #expect(left.isEmpty, "left on the host: \(left)")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: home + "/agent/containers")) ?? [] == [])
+    }
+
+    /// A previous run's checkpoint: a task that was running, its RUNNING not yet acknowledged,
+    /// its container gone without a supervisor's record. The update goes out again (same uuid),
+    /// then TASK_FAILED with REASON_AGENT_RESTARTED.
+    @Test func aLostContainerIsReportedAfterTheUpdatesTheAgentStillOwed() async throws {
+        let running = TaskStatus(taskID: "lost", state: .running, message: "before the restart", source: .executor, uuid: "AAAAAAAAAAAAAAAAAAAAAA==")
+        let cluster = try await Cluster.start { home, framework in
+            let task = TaskInfo(name: "lost", taskID: "lost", agentID: "none", resources: try Resources.parse("cpus:0.1;mem:32"),
+                                command: CommandInfo(value: "true"))
+            try AgentStore(root: home + "/agent").save(TaskCheckpoint(frameworkID: framework, task: task, containerID: String(repeating: "0", count: 32),
+                                                                      latest: running, pending: [running]))
+        }
+        do {
+            let failed = try await cluster.scheduler.update("lost", .failed)
+            #expect(failed.reason == .agentRestarted, "\(failed)")
+            let resent = try await cluster.scheduler.update("lost", .running)
+            #expect(resent.uuid == running.uuid)
+            #expect(await cluster.scheduler.states("lost") == [.running, .failed])
+        } catch {
+            try await cluster.stop()
+            throw error
+        }
+        try await cluster.stop()
+    }
+
+    /// Polls the agent's GET /state (its port from the line `berth agent` prints) until no task
+    /// has an unacknowledged update.
+    static func waitUntilAcknowledged(agent: SpawnedCommand) async throws {
+        agent.waitForOutput("\n")
+        guard let line = agent.outputSoFar.split(separator: "\n").first(where: { $0.contains("listening on ") }),
+              let url = line.split(separator: " ").last else {
+            throw FixtureError("berth agent did not print where it listens: \(agent.outputSoFar)")
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url + "/state"), timeout: .seconds(10))
+            let state = try JSONDecoder().decode(AgentStateDocument.self, from: Data(buffer: try await response.body.collect(upTo: 1 << 20)))
+            if !state.tasks.isEmpty, state.tasks.allSatisfy({ $0.unacknowledgedUpdates == 0 }) { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw FixtureError("the agent still has unacknowledged updates after 10 s")
+    }
+
+    @Test(.requiresRegistry) func anImageTaskRunsFromTheLocalImageStore() async throws {
+        try await withCluster { cluster in
+            let imported = try Fixtures.berth(["image", "import", "--home", cluster.home, "--name", "local/fixture", try ImageFixtures.layout()])
+            #expect(imported.status == 0, "\(imported)")
+            let container: JSONValue = .object(["type": .string("MESOS"), "mesos": .object(["image": .object([
+                "type": .string("DOCKER"), "docker": .object(["name": .string("local/fixture:multi")])])])])
+            let task = try await cluster.launch("from-image", command: CommandInfo(value: "cat /hello.txt"), container: container)
+            let finished = try await cluster.scheduler.update(task, .finished)
+            #expect(finished.message == "Command exited with status 0")
+            let stdout = try String(contentsOfFile: cluster.sandbox(task) + "/stdout", encoding: .utf8)
+            #expect(stdout == "hello from layer 2\n")
+        }
+    }
+
+    @Test(.requiresRegistry) func aMissingImageIsPulledAndAnUnknownOneFailsTheTaskWithWhy() async throws {
+        let registry = try TestRegistry()
+        defer { registry.stop() }
+        _ = try ImageFixtures.push("multi", to: registry, as: "fixture/multi")
+        func image(_ name: String) -> JSONValue {
+            .object(["type": .string("MESOS"), "mesos": .object(["image": .object([
+                "type": .string("DOCKER"), "docker": .object(["name": .string(name)])])])])
+        }
+        try await withCluster { cluster in
+            let pulled = try await cluster.launch("pulled", command: CommandInfo(value: "cat /hello.txt"), container: image("\(registry.host)/fixture/multi"))
+            let finished = try await cluster.scheduler.update(pulled, .finished, timeout: .seconds(60))
+            #expect(finished.message == "Command exited with status 0")
+            #expect(try String(contentsOfFile: cluster.sandbox(pulled) + "/stdout", encoding: .utf8) == "hello from layer 2\n")
+
+            let unknown = try await cluster.launch("unknown", command: CommandInfo(value: "true"), container: image("\(registry.host)/fixture/none"))
+            let failed = try await cluster.scheduler.update(unknown, .failed, timeout: .seconds(60))
+            #expect(failed.reason == .containerLaunchFailed)
+            #expect(failed.message?.hasPrefix("cannot get image \(registry.host)/fixture/none") == true, "\(failed)")
+        }
+    }
+}
