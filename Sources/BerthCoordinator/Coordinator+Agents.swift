@@ -32,6 +32,9 @@ extension Coordinator {
         for task in reconciliation.changed { tasks[TaskKey(framework: task.framework, task: task.info.taskID)] = task }
         for (framework, status) in reconciliation.updates { deliver(status, to: framework) }
         for kill in reconciliation.kills { channel.send(.kill(kill)) }
+        for (key, kill) in pendingKills.removeValue(forKey: id) ?? [:] where tasks[key].map({ !$0.status.state.isTerminal }) ?? false {
+            channel.send(.kill(kill))
+        }
         for framework in reconciliation.unknownFrameworks.sorted(by: { $0.value < $1.value }) { channel.send(.shutdownFramework(framework)) }
         logger.info(previous == nil ? "agent registered" : "agent re-registered",
                     metadata: ["agent": "\(id)", "hostname": "\(register.hostname)", "resources": "\(register.resources)",
@@ -106,6 +109,7 @@ extension Coordinator {
     /// misses them; only events that cannot reach it are dropped meanwhile.
     public func agentStreamEnded(agent id: AgentID, streamID: String) {
         guard agents[id]?.channel?.streamID == streamID else { return }
+        agents[id]?.channel?.close()
         agents[id]?.channel = nil
         logger.info("agent stream closed", metadata: ["agent": "\(id)"])
     }

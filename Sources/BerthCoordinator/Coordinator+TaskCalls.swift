@@ -13,7 +13,14 @@ extension Coordinator {
             deliver(masterStatus(kill.taskID, state, reason: .reconciliation, message: "task \(kill.taskID) is not known to the coordinator (finished, never launched, or from another framework)", agent: kill.agentID), to: id)
             return
         }
-        agents[task.agent]?.channel?.send(.kill(AgentEvent.Kill(frameworkID: id, taskID: kill.taskID, killPolicy: kill.killPolicy ?? task.info.killPolicy)))
+        let event = AgentEvent.Kill(frameworkID: id, taskID: kill.taskID, killPolicy: kill.killPolicy ?? task.info.killPolicy)
+        guard let channel = agents[task.agent]?.channel else {
+            // The agent is disconnected or unreachable: the kill waits for it to register again
+            // (a framework killing a TASK_UNREACHABLE task means it, once the agent is back).
+            pendingKills[task.agent, default: [:]][key] = event
+            return
+        }
+        channel.send(.kill(event))
     }
 
     func acknowledge(_ acknowledge: Call.Acknowledge, from id: FrameworkID) throws {

@@ -25,6 +25,9 @@ public actor Coordinator {
     var offers: [OfferID: OfferRecord] = [:]
     var tasks = TaskTable()
     var filters: [OfferFilter] = []
+    /// Kills for tasks on agents that were not connected when they were asked for; sent when the
+    /// agent registers again (if it still runs the task).
+    var pendingKills: [AgentID: [TaskKey: AgentEvent.Kill]] = [:]
     /// Tasks of each framework that finished since its completed tasks were last pruned.
     var completedSincePrune: [FrameworkID: Int] = [:]
     /// Torn down or timed out in this run: they may not re-subscribe under their IDs.

@@ -9,7 +9,7 @@ struct Berth: ParsableCommand {
         commandName: "berth",
         abstract: "Run containerized work on Linux hosts.",
         version: version,
-        subcommands: [RunCommand.self, ImageCommand.self, LoginCommand.self, CoordinatorCommand.self, AgentCommand.self, StateCommand.self,
+        subcommands: [RunCommand.self, ImageCommand.self, LoginCommand.self, UpCommand.self, CoordinatorCommand.self, AgentCommand.self, StateCommand.self,
                       FrameworkCommands.self, TaskCommands.self, ContainerStartCommand.self, VersionCommand.self]
     )
 }

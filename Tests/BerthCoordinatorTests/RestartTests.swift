@@ -122,6 +122,19 @@ import Testing
         try await coordinator.stop()
     }
 
+    /// A kill asked for while the task's agent is not connected reaches it when it registers again.
+    @Test func aKillForADisconnectedAgentWaitsForItToComeBack() async throws {
+        let coordinator = try await TestCoordinator.start()
+        let (agent, framework, task) = try await Self.runningTask(coordinator, failoverTimeout: 60)
+        await coordinator.coordinator.agentStreamEnded(agent: agent.id, streamID: agent.streamID)
+        try await framework.calls.kill(task.taskID)
+        try await agent.events.expectNone("KILL on the closed stream", for: .milliseconds(200)) { $0.type == .kill }
+        let back = try await SimulatedAgent.register(to: coordinator, returningAs: agent.id, running: [Self.running(task, of: framework.id)])
+        let kill = try await back.events.next("KILL after re-registration") { $0.type == .kill }
+        #expect(kill.kill?.taskID == task.taskID)
+        try await coordinator.stop()
+    }
+
     /// An agent still running tasks of a framework the coordinator removed is told to shut them down.
     @Test func tasksOfARemovedFrameworkAreShutDown() async throws {
         let coordinator = try await TestCoordinator.start()

@@ -8,9 +8,8 @@ import Testing
 @Suite(.serialized, .requiresRoot) struct TestNetworkTests {
     /// GET /health from inside the namespace (busybox nc: its static wget crashes resolving names).
     static func reaches(_ network: TestNetwork, _ host: TestNetwork.Host, port: Int) throws -> Bool {
-        let result = try SpawnedCommand.run("/usr/sbin/ip", Array(network.command(in: host, [
-            "/bin/busybox", "nc", "-w", "2", host.gateway, "\(port)",
-        ]).dropFirst()), stdin: "GET /health HTTP/1.0\r\n\r\n")
+        let command = network.command(in: host, ["/bin/busybox", "nc", "-w", "2", host.gateway, "\(port)"])
+        let result = try SpawnedCommand.run(command[0], Array(command.dropFirst()), stdin: "GET /health HTTP/1.0\r\n\r\n")
         return result.stdout.hasPrefix("HTTP/1.1 200")
     }
 

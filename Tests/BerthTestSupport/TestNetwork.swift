@@ -21,17 +21,43 @@ public final class TestNetwork: @unchecked Sendable {
 
     public static let subnet = "10.213.0.0/16"
     public private(set) var hosts: [Host] = []
-    private var addedRoute = false
+    private var holdsRoute = false
+
+    /// Networks of this process that rely on the unreachable route; the first adds it (unless it
+    /// is already there), the last removes what it added. Suites run in parallel.
+    private static let routeLock = NSLock()
+    nonisolated(unsafe) private static var routeUsers = 0
+    nonisolated(unsafe) private static var routeAdded = false
+
+    private static func holdRoute() throws {
+        try routeLock.withLock {
+            if routeUsers == 0 {
+                let routes = try ip(["route", "show", subnet]).stdout
+                if !routes.contains("unreachable") {
+                    try ip(["route", "add", "unreachable", subnet])
+                    routeAdded = true
+                }
+            }
+            routeUsers += 1
+        }
+    }
+
+    private static func releaseRoute() {
+        routeLock.withLock {
+            routeUsers -= 1
+            if routeUsers == 0, routeAdded {
+                _ = try? ip(["route", "delete", "unreachable", subnet])
+                routeAdded = false
+            }
+        }
+    }
 
     /// Creates `count` hosts. Each gets a random /30, so networks of tests running at the same
     /// time do not collide.
     public init(hosts count: Int) throws {
         do {
-            let routes = try Self.ip(["route", "show", Self.subnet]).stdout
-            if !routes.contains("unreachable") {
-                try Self.ip(["route", "add", "unreachable", Self.subnet])
-                addedRoute = true
-            }
+            try Self.holdRoute()
+            holdsRoute = true
             let tag = String(UInt32.random(in: 0..<(1 << 20)), radix: 36)
             for index in 0..<count {
                 let block = Int.random(in: 1..<16_384)
@@ -67,9 +93,11 @@ public final class TestNetwork: @unchecked Sendable {
         try Self.ip(["link", "set", host.hostInterface, "up"])
     }
 
-    /// The command line that runs `arguments` inside the host's namespace.
+    /// The command line that runs `arguments` inside the host's network namespace. nsenter, not
+    /// `ip netns exec`: that also remounts /sys for the namespace, which hides the cgroup
+    /// hierarchies an agent needs.
     public func command(in host: Host, _ arguments: [String]) -> [String] {
-        ["/usr/sbin/ip", "netns", "exec", host.namespace] + arguments
+        ["/usr/bin/nsenter", "--net=/run/netns/\(host.namespace)", "--"] + arguments
     }
 
     public func remove() {
@@ -78,9 +106,9 @@ public final class TestNetwork: @unchecked Sendable {
             _ = try? Self.ip(["link", "delete", host.hostInterface])
         }
         hosts = []
-        if addedRoute {
-            _ = try? Self.ip(["route", "delete", "unreachable", Self.subnet])
-            addedRoute = false
+        if holdsRoute {
+            Self.releaseRoute()
+            holdsRoute = false
         }
     }
 

@@ -129,7 +129,7 @@ public final class TestRegistry: @unchecked Sendable {
         } == 0
     }
 
-    static func makeTemporaryDirectory() throws -> String {
+    public static func makeTemporaryDirectory() throws -> String {
         var template = Array("/tmp/berth-registry-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw FixtureError("mkdtemp: errno \(errno)") }
         return String(cString: made)

@@ -142,9 +142,9 @@ actor TestScheduler {
 
     init(calls: SchedulerCalls) { self.calls = calls }
 
-    static func subscribe(to url: String) async throws -> TestScheduler {
+    static func subscribe(to url: String, capabilities: [String] = ["TASK_KILLING_STATE"]) async throws -> TestScheduler {
         let client = SchedulerClient(coordinator: url)
-        let stream = try await client.subscribe(FrameworkInfo(user: "root", name: "agent-test", capabilities: ["TASK_KILLING_STATE"]))
+        let stream = try await client.subscribe(FrameworkInfo(user: "root", name: "agent-test", capabilities: capabilities))
         var events = stream.events.makeAsyncIterator()
         guard let first = try await events.next(), let id = first.subscribed?.frameworkID else {
             throw FixtureError("the coordinator did not answer SUBSCRIBE with SUBSCRIBED")
@@ -180,10 +180,11 @@ actor TestScheduler {
         try await waitUntil("an offer", timeout: timeout) { offers.isEmpty ? nil : offers.removeFirst() }
     }
 
-    /// The first update of `task` in `state`.
-    func update(_ task: TaskID, _ state: TaskState, timeout: Duration = .seconds(20)) async throws -> TaskStatus {
+    /// The first update of `task` in `state` (with `occurrence`, the n-th).
+    func update(_ task: TaskID, _ state: TaskState, occurrence: Int = 1, timeout: Duration = .seconds(20)) async throws -> TaskStatus {
         try await waitUntil("\(state.rawValue) for \(task)", timeout: timeout) {
-            updates.first { $0.taskID == task && $0.state == state }
+            let matching = updates.filter { $0.taskID == task && $0.state == state }
+            return matching.count >= occurrence ? matching[occurrence - 1] : nil
         }
     }
 
