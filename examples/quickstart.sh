@@ -1,24 +1,37 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds Berth, builds the example OCI image from rootfs/, imports it
-# and runs it as a container with CPU, memory and process limits. Run as root from anywhere.
-# State goes to $BERTH_HOME (default /var/lib/berth).
+# A single-node Berth and a first task, as root on Debian 12: installs what is missing, builds
+# Berth, builds the example OCI image from rootfs/, starts `berth up` (coordinator, agent and
+# image store in one process) with that image imported, runs a task through the coordinator with
+# `berth task run`, shows where things are, and stops. State goes to $BERTH_HOME (default
+# /var/lib/berth); a second run takes up where this one left off.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 # The Swift runtime and Foundation linked in: a container starts ~9 ms sooner than with them
-# loaded as shared libraries (docs/benchmarks.md).
+# loaded as shared libraries (docs/benchmarks.md). berth-supervise is C and links nothing of Swift.
 swift build -c release --static-swift-stdlib --product berth >&2
-berth=$(swift build -c release --static-swift-stdlib --show-bin-path)/berth
+swift build -c release --product berth-supervise >&2
+bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
+cp "$(swift build -c release --show-bin-path)/berth-supervise" "$bin/berth-supervise"
+berth=$bin/berth
 layout=$(rootfs/image.sh)
-echo "+ berth image import --name example $layout" >&2
-"$berth" image import --name example "$layout"
-echo "+ berth run --cpus 0.5 --memory 64m --pids 32 --hostname demo example" >&2
-"$berth" run --cpus 0.5 --memory 64m --pids 32 --hostname demo example
-echo "+ berth run --memory 64m --hostname demo example /bin/sh -c ..." >&2
-exec "$berth" run --cpus 0.5 --memory 64m --pids 32 --hostname demo --entrypoint /bin/sh example -c '
-  echo "hello from $(hostname), pid $$ in my own namespace, as $(id -un)"
-  echo "processes I can see: $(ls /proc | grep -c "^[0-9]")"
+
+log=$(mktemp)
+echo "+ berth up --import example=$layout" >&2
+"$berth" up --import "example=$layout" >"$log" 2>&1 &
+up=$!
+trap 'kill -TERM $up 2>/dev/null; wait $up 2>/dev/null; rm -f "$log"' EXIT
+for _ in $(seq 100); do grep -q "berth up: ready" "$log" && break; kill -0 $up 2>/dev/null || break; sleep 0.2; done
+cat "$log" >&2
+grep -q "berth up: ready" "$log" || { echo "quickstart: berth up did not start; its output is above" >&2; exit 1; }
+
+echo "+ berth task run --image example --cpus 0.5 --mem 64 -- /bin/sh -c ..." >&2
+status=0
+"$berth" task run --image example --cpus 0.5 --mem 64 -- /bin/sh -c '
+  echo "hello from task $MESOS_TASK_ID on $HOST, pid $$ in my own namespace"
   /bin/probe spin 1
-  /bin/probe alloc 100 | tail -n 1
-  echo "that allocation ended when it hit the 64 MiB limit"
-'
+  exit 3' || status=$?
+echo "the task exited with status $status (its own: exit 3); its output is in the sandbox:" >&2
+cat "${BERTH_HOME:-/var/lib/berth}"/agent/sandboxes/*/task-*/stdout 2>/dev/null | tail -n 3 >&2 || true
+echo "+ berth agent ls" >&2
+"$berth" agent ls

@@ -82,7 +82,8 @@ struct UpCommand: ParsableCommand {
                 configuration.supervision = Supervision.besideExecutable()
                 let agent = try Agent(configuration: configuration, logger: logger)
                 let http = AgentHTTP.server(agent: agent, host: agentHost, port: agentPort, logger: logger) { port in
-                    say("agent http://\(agentHost):\(port) offering \(resources) (tasks in \(home.root)/agent, cgroups: \(agent.cgroupSummary))")
+                    say("agent http://\(agentHost):\(port) offering \(resources) (tasks in \(home.root)/agent)")
+                    say("cgroups: \(agent.cgroupSummary)")
                     let names = ((try? images.records.all()) ?? []).map(\.name)
                     say("images in \(home.root): \(names.isEmpty ? "none yet (berth image pull or import)" : names.joined(separator: ", "))")
                     say("ready: berth task run --coordinator \(coordinatorURL.dropFirst(7)) --image IMAGE -- CMD")
