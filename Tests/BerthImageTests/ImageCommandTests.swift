@@ -148,14 +148,22 @@ struct ImageCommandTests {
         return try JSONDecoder().decode(Shape.self, from: Data(inspected.stdout.utf8)).record.manifestDigest.encoded
     }
 
-    @Test func removeAndPruneFreeWhatNothingUses() throws {
+    /// A registry with e2e/single and e2e/multi, both pulled into a new home.
+    private func pulledSingleAndMulti() throws -> (TestRegistry, Home) {
         let registry = try TestRegistry()
-        defer { registry.stop() }
         try ImageFixtures.push("single", to: registry, as: "e2e/single")
         try ImageFixtures.push("multi", to: registry, as: "e2e/multi")
         let home = try Home()
         for name in ["single", "multi"] {
             #expect(try home.berth("image pull", ["\(registry.host)/e2e/\(name)"]).status == 0)
+        }
+        return (registry, home)
+    }
+
+    @Test func removeAndPruneFreeWhatNothingUses() throws {
+        let (registry, home) = try pulledSingleAndMulti()
+        defer { registry.stop() }
+        for name in ["single", "multi"] {
             #expect(try Fixtures.berth(["run", "--home", home.root, "\(registry.host)/e2e/\(name)", "--", "/bin/true"]).status == 0)
         }
         // multi is single plus a layer: they share the first snapshot.
@@ -179,14 +187,8 @@ struct ImageCommandTests {
     }
 
     @Test func pruneByAgeKeepsWhatContainersStartedFromLately() throws {
-        let registry = try TestRegistry()
+        let (registry, home) = try pulledSingleAndMulti()
         defer { registry.stop() }
-        try ImageFixtures.push("single", to: registry, as: "e2e/single")
-        try ImageFixtures.push("multi", to: registry, as: "e2e/multi")
-        let home = try Home()
-        for name in ["single", "multi"] {
-            #expect(try home.berth("image pull", ["\(registry.host)/e2e/\(name)"]).status == 0)
-        }
         Thread.sleep(forTimeInterval: 2.2)
         #expect(try Fixtures.berth(["run", "--home", home.root, "--pull", "never", "\(registry.host)/e2e/single", "--", "/bin/true"]).status == 0)
         let images = try String(contentsOfFile: home.root + "/images.json", encoding: .utf8)
