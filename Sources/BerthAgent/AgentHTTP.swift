@@ -5,8 +5,8 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 
-/// `--listen`: the agent's own HTTP endpoint. `GET /health` and `GET /state` for now; the
-/// container statistics and metrics of issue 5 are to be served here too.
+/// `--listen`: the agent's own HTTP endpoint: `GET /health`, `GET /state` and
+/// `GET /monitor/statistics` (per-container usage from the cgroups, Mesos' shape).
 public enum AgentHTTP {
     public static func router(agent: Agent) -> Router<BasicRequestContext> {
         let router = Router()
@@ -15,6 +15,10 @@ public enum AgentHTTP {
         }
         router.get("/state") { _, _ in
             let data = try MesosJSON.encode(await agent.state())
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        router.get("/monitor/statistics") { _, _ in
+            let data = try MesosJSON.encode(await agent.statistics())
             return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
         }
         return router

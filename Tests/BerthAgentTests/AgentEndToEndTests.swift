@@ -48,6 +48,30 @@ struct AgentEndToEndTests {
         }
     }
 
+    /// GET /monitor/statistics: each running container's usage and limits, from its cgroup.
+    @Test(arguments: [false, true]) func statisticsShowEachRunningContainersUsageAndLimits(supervised: Bool) async throws {
+        try await withCluster(supervised: supervised) { cluster in
+            let task = try await cluster.launch("busy", command: CommandInfo(value: "/bin/probe spin 1; exec sleep 30"), resources: "cpus:0.5;mem:64",
+                                                killPolicy: KillPolicy(gracePeriod: DurationInfo(nanoseconds: 100_000_000)))
+            _ = try await cluster.scheduler.update(task, .running)
+            try await Task.sleep(for: .milliseconds(1500))
+            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: cluster.agentURL + "/monitor/statistics"), timeout: .seconds(10))
+            #expect(response.status == .ok)
+            let body = try await response.body.collect(upTo: 1 << 20)
+            let entries = try MesosJSON.decode([ContainerStatisticsEntry].self, from: Data(body.readableBytesView), what: "statistics")
+            let entry = try #require(entries.first)
+            #expect(entries.count == 1)
+            #expect(entry.executorID == task.value)
+            #expect(entry.statistics.memLimitBytes == 64 << 20)
+            #expect(entry.statistics.cpusLimit == 0.5)
+            // A second of spinning at half a CPU: some CPU time, and a throttled period or more.
+            #expect(entry.statistics.cpusUserTimeSecs + entry.statistics.cpusSystemTimeSecs > 0.1, "\(entry.statistics)")
+            #expect(entry.statistics.memTotalBytes > 0)
+            try await cluster.scheduler.calls.kill(task)
+            _ = try await cluster.scheduler.update(task, .killed)
+        }
+    }
+
     @Test(arguments: [false, true]) func aFailingCommandIsFailedWithItsExitStatus(supervised: Bool) async throws {
         try await withCluster(supervised: supervised) { cluster in
             let task = try await cluster.launch("fails", command: CommandInfo(value: "exit 3"))
