@@ -80,6 +80,9 @@ struct UpCommand: ParsableCommand {
                 var configuration = AgentConfiguration(coordinator: coordinatorURL, home: home, hostname: hostname, resources: resources)
                 configuration.defaultImage = defaultImage
                 configuration.supervision = Supervision.besideExecutable()
+                if configuration.supervision == nil {
+                    logger.warning("berth-supervise is not beside this berth binary: tasks are children of berth up and stop with it")
+                }
                 let agent = try Agent(configuration: configuration, logger: logger)
                 let http = AgentHTTP.server(agent: agent, host: agentHost, port: agentPort, logger: logger) { port in
                     say("agent http://\(agentHost):\(port) offering \(resources) (tasks in \(home.root)/agent)")
@@ -88,7 +91,7 @@ struct UpCommand: ParsableCommand {
                     say("images in \(home.root): \(names.isEmpty ? "none yet (berth image pull or import)" : names.joined(separator: ", "))")
                     say("ready: berth task run --coordinator \(coordinatorURL.dropFirst(7)) --image IMAGE -- CMD")
                 }
-                // Stopped in reverse: the agent's tasks end first, then its HTTP endpoint.
+                // Stopped in reverse: the agent first (supervised tasks run on), then its HTTP endpoint.
                 let group = ServiceGroup(configuration: ServiceGroupConfiguration(
                     services: [.init(service: http), .init(service: AgentService(agent: agent))],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
