@@ -100,22 +100,33 @@ public actor Coordinator {
     }
 
     /// Records a status on its task (on disk first), then sends it to the framework when it is
-    /// connected. A status the store cannot take is still sent, and logged: the framework must
-    /// not wait on a failing disk.
+    /// connected. A status the store cannot take is still applied and sent, and logged: the
+    /// framework must not wait on a failing disk.
     func deliver(_ status: TaskStatus, to framework: FrameworkID) {
+        let known = knownStatuses([(framework, status)])
         do {
-            try record([(framework, status)])
+            try store?.saveStatuses(known)
         } catch {
             logger.error("status not recorded", metadata: ["task": "\(status.taskID)", "error": "\(error)"])
-            tasks[TaskKey(framework: framework, task: status.taskID)]?.status = status
         }
+        apply(known)
         frameworks[framework]?.send(.update(status))
     }
 
     /// Sets tasks' latest statuses, in the store first; statuses of unknown tasks are skipped.
     func record(_ statuses: [(FrameworkID, TaskStatus)]) throws {
-        let known = statuses.filter { tasks[TaskKey(framework: $0.0, task: $0.1.taskID)] != nil }
+        let known = knownStatuses(statuses)
         try store?.saveStatuses(known)
+        apply(known)
+    }
+
+    private func knownStatuses(_ statuses: [(FrameworkID, TaskStatus)]) -> [(FrameworkID, TaskStatus)] {
+        statuses.filter { tasks[TaskKey(framework: $0.0, task: $0.1.taskID)] != nil }
+    }
+
+    /// The in-memory half of recording: the task's status, the metrics' transition counts, and
+    /// pruning of old completed tasks.
+    private func apply(_ known: [(FrameworkID, TaskStatus)]) {
         for (framework, status) in known {
             let key = TaskKey(framework: framework, task: status.taskID)
             statistics.countTransition(from: tasks[key]?.status.state, to: status.state)
