@@ -64,7 +64,7 @@ public enum MountInfo {
     /// The cgroup and cgroup2 mounts, in mount order.
     /// Line format: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS
     public static func cgroupMounts(_ text: String) -> [CgroupMount] {
-        text.split(separator: "\n").compactMap { line in
+        cgroupLines(text).compactMap { line in
             let fields = line.split(separator: " ")
             guard fields.count >= 7, let dash = fields.dropFirst(6).firstIndex(of: "-"), dash + 1 < fields.count else { return nil }
             let fstype = fields[dash + 1]
@@ -81,6 +81,29 @@ public enum MountInfo {
                 return nil
             }
         }
+    }
+
+    /// The lines that can be cgroup mounts, found on bytes: on an agent's host mountinfo holds a
+    /// long overlay line per running container, and every container start reads it, so
+    /// splitting all of it into Characters would cost O(containers) each time.
+    static func cgroupLines(_ text: String) -> [String] {
+        let bytes = Array(text.utf8)
+        let marker = Array(" - cgroup".utf8)
+        var lines: [String] = []
+        var lineStart = 0
+        var matched = false
+        for index in bytes.indices {
+            if bytes[index] == UInt8(ascii: "\n") {
+                if matched { lines.append(String(decoding: bytes[lineStart..<index], as: UTF8.self)) }
+                lineStart = index + 1
+                matched = false
+            } else if !matched, bytes[index] == marker[0], index + marker.count <= bytes.count,
+                      bytes[index..<(index + marker.count)].elementsEqual(marker) {
+                matched = true
+            }
+        }
+        if matched { lines.append(String(decoding: bytes[lineStart...], as: UTF8.self)) }
+        return lines
     }
 
     /// mountinfo writes space, tab, newline and backslash in paths as \040, \011, \012, \134.

@@ -7,6 +7,6 @@ struct BerthBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "berth-bench",
         abstract: "Measure Berth against reference tools and print key=value figures.",
-        subcommands: [RunBenchmark.self, ImageUnpackBenchmark.self, AllocatorBenchmark.self, FailoverBenchmark.self, FailoverAgents.self]
+        subcommands: [RunBenchmark.self, ImageUnpackBenchmark.self, AllocatorBenchmark.self, FailoverBenchmark.self, FailoverAgents.self, LaunchBenchmark.self]
     )
 }

@@ -58,7 +58,7 @@ struct RunBenchmark: ParsableCommand {
         let memoryBytes = try ByteSize.parse(memory)
         let workDirectory = try Self.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: workDirectory) }
-        let commands = try Commands(berth: locateBerth(), berthArgs: berthArgs, runc: runcPath, unshare: Tool.find("unshare"),
+        let commands = try Commands(berth: Tool.locateBerth(berth), berthArgs: berthArgs, runc: runcPath, unshare: Tool.find("unshare"),
                                     rootfs: locateRootfs(), memory: memory, bundle: workDirectory + "/bundle")
         try FileManager.default.createDirectory(atPath: commands.bundle, withIntermediateDirectories: false)
         try RuncBundle.create(in: commands.bundle, runc: runcPath, rootfs: commands.rootfs, command: ["/bin/true"], memoryBytes: memoryBytes)
@@ -141,18 +141,6 @@ struct RunBenchmark: ParsableCommand {
         return (berth.max(), runc.max())
     }
 
-    private func locateBerth() throws -> String {
-        let path = try berth ?? Tool.executableDirectory() + "/berth"
-        guard access(path, X_OK) == 0 else {
-            if berth != nil { throw BerthError(.notFound, "--berth \(path): not an executable file") }
-            throw BerthError(.notFound, """
-                no berth beside berth-bench (\(path)): build it with `swift build -c release --product berth` \
-                using the same scratch path, or pass --berth PATH
-                """)
-        }
-        return try Tool.resolve(path, what: "berth binary")
-    }
-
     private func locateRunc() throws -> String {
         if let runc {
             guard access(runc, X_OK) == 0 else { throw BerthError(.notFound, "--runc \(runc): not an executable file") }
@@ -171,24 +159,7 @@ struct RunBenchmark: ParsableCommand {
     /// --rootfs, else what rootfs/build.sh prints as its last line (it rebuilds only on change).
     private func locateRootfs() throws -> String {
         if let rootfs { return try Tool.resolve(rootfs, what: "--rootfs") }
-        let root: String
-        if let packageRoot {
-            root = packageRoot
-        } else {
-            guard let found = Tool.packageRoot(above: try Tool.executableDirectory()) else {
-                throw BerthError(.notFound, "no Package.swift above this executable: pass --package-root DIR or --rootfs DIR")
-            }
-            root = found
-        }
-        let script = root + "/rootfs/build.sh"
-        guard access(script, X_OK) == 0 else {
-            throw BerthError(.notFound, "\(script) is missing or not executable: pass --package-root DIR or --rootfs DIR")
-        }
-        let output = try Tool.capture([script])
-        guard let last = output.split(separator: "\n").last(where: { !$0.allSatisfy(\.isWhitespace) }) else {
-            throw BerthError(.invalidState, "\(script) printed no rootfs path")
-        }
-        return try Tool.resolve(last.trimmingWhitespace(), what: "rootfs from \(script)")
+        return try Tool.packageScriptPath("rootfs/build.sh", packageRoot: packageRoot, what: "rootfs")
     }
 
     static func runcVersion(_ runc: String) -> String {

@@ -46,6 +46,42 @@ enum Tool {
         return (exe as NSString).deletingLastPathComponent
     }
 
+    /// `given` (--berth), else the berth beside this executable, resolved.
+    static func locateBerth(_ given: String?) throws -> String {
+        let path = try given ?? executableDirectory() + "/berth"
+        guard access(path, X_OK) == 0 else {
+            if given != nil { throw BerthError(.notFound, "--berth \(path): not an executable file") }
+            throw BerthError(.notFound, """
+                no berth beside berth-bench (\(path)): build it with `swift build -c release --product berth` \
+                using the same scratch path, or pass --berth PATH
+                """)
+        }
+        return try resolve(path, what: "berth binary")
+    }
+
+    /// Runs one of the package's scripts (rootfs/build.sh, rootfs/image.sh) and returns the path
+    /// it prints as its last line. The package is `packageRoot`, else found above this executable.
+    static func packageScriptPath(_ script: String, packageRoot: String?, what: String) throws -> String {
+        let root: String
+        if let packageRoot {
+            root = packageRoot
+        } else {
+            guard let found = Self.packageRoot(above: try executableDirectory()) else {
+                throw BerthError(.notFound, "no Package.swift above this executable: pass --package-root DIR")
+            }
+            root = found
+        }
+        let path = root + "/" + script
+        guard access(path, X_OK) == 0 else {
+            throw BerthError(.notFound, "\(path) is missing or not executable: pass --package-root DIR")
+        }
+        let output = try capture([path])
+        guard let last = output.split(separator: "\n").last(where: { !$0.allSatisfy(\.isWhitespace) }) else {
+            throw BerthError(.invalidState, "\(path) printed no path")
+        }
+        return try resolve(last.trimmingWhitespace(), what: "\(what) from \(path)")
+    }
+
     /// The nearest directory at or above `start` that holds a Package.swift.
     static func packageRoot(above start: String) -> String? {
         var directory = start
