@@ -28,7 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         // The coordinator's state: SQLite (the system's libsqlite3) through GRDB.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
-        // The coordinator's GET /metrics in Prometheus' text format.
+        // GET /metrics of the coordinator and the agent in Prometheus' text format.
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
@@ -48,15 +48,16 @@ let package = Package(
         .target(name: "BerthAllocator", dependencies: ["BerthCore"]),
         // Wire types only: Mesos v1 scheduler JSON, agent<->coordinator messages, RecordIO.
         .target(name: "BerthProtocol", dependencies: ["BerthCore"]),
+        // Mesos-style metric snapshots and their Prometheus text: the coordinator's and the agent's.
+        .target(name: "BerthMetrics", dependencies: [.product(name: "Prometheus", package: "swift-prometheus")]),
         .target(name: "BerthCoordinator", dependencies: [
-            "BerthCore", "BerthProtocol", "BerthAllocator",
+            "BerthCore", "BerthProtocol", "BerthAllocator", "BerthMetrics",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // The start of the framework SDK: a scheduler API client over async-http-client.
         .target(name: "BerthFramework", dependencies: [
@@ -85,6 +86,7 @@ let package = Package(
         // the coordinator's RecordIO stream with the SDK's reader (BerthFramework).
         .target(name: "BerthAgent", dependencies: [
             "BerthCore", "BerthProtocol", "BerthRuntime", "BerthImage", "BerthCgroups", "BerthLinux", "BerthOCI", "BerthFramework",
+            "BerthMetrics",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -129,7 +131,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "BerthAgentTests", dependencies: [
-            "BerthTestSupport", "BerthAgent", "BerthCoordinator", "BerthFramework", "BerthProtocol", "BerthImage", "BerthCore",
+            "BerthTestSupport", "BerthAgent", "BerthCoordinator", "BerthFramework", "BerthProtocol", "BerthImage", "BerthOCI", "BerthCore",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),

@@ -31,12 +31,16 @@ extension Agent {
     func shutdownFramework(_ framework: FrameworkID) {
         logger.info("shutting down the framework's tasks", metadata: ["framework": "\(framework)"])
         for (key, task) in tasks where key.framework == framework {
-            let grace = task.checkpoint.task.killPolicy?.gracePeriod.map { Duration.nanoseconds($0.nanoseconds) } ?? configuration.defaultGracePeriod
-            requestKill(key, gracePeriod: grace, cause: "the framework was shut down")
+            requestKill(key, gracePeriod: gracePeriod(of: task), cause: "the framework was shut down")
         }
     }
 
-    private func requestKill(_ key: TaskKey, gracePeriod: Duration, cause: String?) {
+    /// The task's own kill policy, else the agent's default (Mesos: 3 s).
+    func gracePeriod(of task: AgentTask) -> Duration {
+        task.checkpoint.task.killPolicy?.gracePeriod.map { Duration.nanoseconds($0.nanoseconds) } ?? configuration.defaultGracePeriod
+    }
+
+    func requestKill(_ key: TaskKey, gracePeriod: Duration, cause: String?) {
         guard let task = tasks[key], !task.checkpoint.latest.state.isTerminal, task.kill == nil else { return }
         tasks[key]?.kill = KillRequest(gracePeriod: max(gracePeriod, .zero), cause: cause)
         // A launching task is stopped by its lifecycle once its container exists (or before).

@@ -12,9 +12,8 @@ import Logging
 /// exit → FINISHED / FAILED / KILLED, then its container and rootfs are removed.
 extension Agent {
     func launch(_ launch: AgentEvent.Launch) {
-        if launch.group == true {
-            logger.notice("LAUNCH_GROUP: its tasks run as separate containers for now", metadata: ["framework": "\(launch.frameworkID)"])
-        }
+        let group = launch.group == true ? Self.groupID(launch) : nil
+        var keys: [TaskKey] = []
         for info in launch.tasks {
             let key = TaskKey(framework: launch.frameworkID, task: info.taskID)
             guard tasks[key] == nil else {
@@ -22,10 +21,12 @@ extension Agent {
                 continue
             }
             let checkpoint = TaskCheckpoint(frameworkID: launch.frameworkID, frameworkInfo: launch.frameworkInfo, task: info,
-                                            latest: TaskStatus(taskID: info.taskID, state: .staging), pending: [])
+                                            latest: TaskStatus(taskID: info.taskID, state: .staging), pending: [], group: group)
             tasks[key] = AgentTask(checkpoint: checkpoint, retry: configuration.statusRetryInterval)
-            Task { await self.run(key) }
+            keys.append(key)
         }
+        if let group { launchGroups[group] = LaunchGroup(members: keys) }
+        for key in keys { Task { await self.run(key) } }
     }
 
     private func run(_ key: TaskKey) async {
@@ -41,8 +42,12 @@ extension Agent {
         var prepared: PreparedRoot?
         do {
             let sandbox = store.sandbox(framework: key.framework, task: key.task)
-            let root = try await prepareRoot(plan.root, containerID: containerID)
+            let root = try await prepareRoot(plan.root, containerID: containerID, for: key)
             prepared = root
+            if let failure = await groupMayStart(key) {
+                await remove(root)
+                return end(key, failure.state, message: failure.message, reason: failure.reason)
+            }
             if let kill = tasks[key]?.kill {
                 await remove(root)
                 return end(key, .killed, message: "killed before it started\(kill.cause.map { ": \($0)" } ?? "")", reason: .taskKilledDuringLaunch)
@@ -82,6 +87,7 @@ extension Agent {
     private func end(_ key: TaskKey, _ state: TaskState, message: String, reason: Reason?, source: StatusSource = .executor) {
         tasks[key]?.phase = .exited
         report(key, state, message: message, reason: reason, source: source)
+        if state != .finished { groupMemberEnded(key, state) }
     }
 
     /// Mesos' wording for exits ("Command exited with status 1"), the kill that caused one,
@@ -127,32 +133,46 @@ extension Agent {
         var rootfs: ContainerRootfs?
     }
 
-    private func prepareRoot(_ root: TaskPlan.Root, containerID: String) async throws -> PreparedRoot {
+    private func prepareRoot(_ root: TaskPlan.Root, containerID: String, for key: TaskKey) async throws -> PreparedRoot {
         switch root {
         case .directory(let path):
             return PreparedRoot(path: path)
         case .image(let name):
             let images = self.images
             let record: ImageRecord
-            if let found = try images.find(name) { record = found } else { record = try await pull(name) }
+            if let found = try images.find(name) { record = found } else { record = try await pull(name, for: key) }
             let configuration = try images.configuration(of: record)
             let rootfs = try await BlockingWork.run { try images.createRootfs(record, containerID: containerID) }
             return PreparedRoot(path: rootfs.path, image: (record.name, configuration), rootfs: rootfs)
         }
     }
 
-    private func pull(_ name: String) async throws -> ImageRecord {
+    /// Pulls with progress in TASK_STARTING messages. There is no launch timeout to outrun: a
+    /// task waits for its image as long as the pull makes progress or until it is killed.
+    private func pull(_ name: String, for key: TaskKey) async throws -> ImageRecord {
         let reference = try ImageReference(parsing: name)
         logger.info("pulling image", metadata: ["image": "\(reference)"])
         let client = try images.registryClient(for: reference, insecure: configuration.insecureRegistries.contains(reference.registry), logger: logger)
+        let meter = PullProgressMeter(image: name)
+        let progress: @Sendable (PullProgressEvent) -> Void = { event in
+            guard let line = meter.record(event) else { return }
+            Task { await self.reportPullProgress(key, line) }
+        }
         do {
-            let record = try await images.pull(reference, platform: nil, client: client, progress: nil)
+            let record = try await images.pull(reference, platform: nil, client: client, progress: progress)
+            counters.imagePulls += 1
             try await client.shutdown()
             return record
         } catch {
             try? await client.shutdown()
             throw error
         }
+    }
+
+    /// A TASK_STARTING with the pull's progress, while the task still waits for its image.
+    private func reportPullProgress(_ key: TaskKey, _ line: String) {
+        guard let task = tasks[key], case .launching = task.phase, task.kill == nil, task.checkpoint.latest.state == .starting else { return }
+        report(key, .starting, message: line)
     }
 
     private func remove(_ root: PreparedRoot) async {

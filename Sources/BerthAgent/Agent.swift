@@ -27,6 +27,9 @@ public actor Agent {
     var heartbeatInterval: Duration = .seconds(15)
     var currentSession: Task<Void, any Error>?
     var tasks: [TaskKey: AgentTask] = [:]
+    var counters = AgentCounters()
+    /// LAUNCH_GROUPs with a task still here, by group ID.
+    var launchGroups: [String: LaunchGroup] = [:]
 
     struct TaskKey: Hashable, Sendable, CustomStringConvertible {
         var framework: FrameworkID
@@ -92,6 +95,7 @@ public actor Agent {
                                 timestamp: Date().timeIntervalSince1970, uuid: Self.newUUID())
         task.checkpoint.latest = status
         task.checkpoint.pending.append(status)
+        counters.count(state, reason: reason)
         if task.checkpoint.pending.count == 1 {
             task.due = .now
             task.retry = configuration.statusRetryInterval
@@ -147,11 +151,13 @@ public actor Agent {
             return
         }
         task.checkpoint.pending.removeFirst()
+        counters.acknowledgedUpdates += 1
         task.due = task.checkpoint.pending.isEmpty ? nil : .now
         task.retry = configuration.statusRetryInterval
         if task.checkpoint.pending.isEmpty, case .exited = task.phase {
             tasks[key] = nil
             store.remove(framework: key.framework, task: key.task)
+            forgetGroupIfDone(task.checkpoint.group)
             return
         }
         tasks[key] = task

@@ -1,12 +1,14 @@
 import BerthCore
 import BerthProtocol
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
 
-/// `--listen`: the agent's own HTTP endpoint: `GET /health`, `GET /state` and
-/// `GET /monitor/statistics` (per-container usage from the cgroups, Mesos' shape).
+/// `--listen`: the agent's own HTTP endpoint: `GET /health`, `GET /state`,
+/// `GET /monitor/statistics` (per-container usage from the cgroups, Mesos' shape) and
+/// `GET /metrics` (Prometheus) with `GET /metrics/snapshot` (Mesos' JSON).
 public enum AgentHTTP {
     public static func router(agent: Agent) -> Router<BasicRequestContext> {
         let router = Router()
@@ -20,6 +22,17 @@ public enum AgentHTTP {
         router.get("/monitor/statistics") { _, _ in
             let data = try MesosJSON.encode(await agent.statistics())
             return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        router.get("/metrics/snapshot") { _, _ in
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            let data = try encoder.encode(await agent.metricsSnapshot().values)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        router.get("/metrics") { _, _ in
+            let text = await agent.metricsSnapshot().prometheusText()
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
         }
         return router
     }

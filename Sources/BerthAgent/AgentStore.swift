@@ -14,6 +14,9 @@ struct TaskCheckpoint: Codable, Sendable {
     /// The latest state the agent reported (acknowledged or not).
     var latest: TaskStatus
     var pending: [TaskStatus]
+    /// The LAUNCH_GROUP it came in (its executor's ID): the tasks of a group start together and
+    /// end together when one of them fails.
+    var group: String?
 }
 
 /// The agent's files under `<home>/agent`:

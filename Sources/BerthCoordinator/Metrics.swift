@@ -1,8 +1,8 @@
 import BerthCore
 import BerthProtocol
 import Hummingbird
+import BerthMetrics
 import NIOCore
-import Prometheus
 
 /// Counters since start that the registry cannot be asked for afterwards.
 struct Statistics: Sendable, Equatable {
@@ -23,38 +23,13 @@ struct Statistics: Sendable, Equatable {
     }
 }
 
-/// `GET /metrics/snapshot`: Mesos' flat JSON object of metric name → number. `GET /metrics`
-/// renders the same figures in Prometheus' text format.
-public struct MetricsSnapshot: Sendable {
-    public var values: [String: Double]
-
-    /// Keys that only grow: Prometheus counters; every other key is a gauge.
-    static let cumulative: Set<String> = Set(TaskState.allCases.filter(\.isTerminal).map(MetricsSnapshot.taskKey))
+extension MetricsSnapshot {
+    /// The coordinator's keys that only grow: Prometheus counters.
+    static let coordinatorCounters: Set<String> = Set(TaskState.allCases.filter(\.isTerminal).map(MetricsSnapshot.taskKey))
         .union(["allocator/mesos/allocation_runs"])
 
     static func taskKey(_ state: TaskState) -> String {
         "master/tasks_" + state.rawValue.dropFirst("TASK_".count).lowercased()
-    }
-
-    /// `master/cpus_total` → `berth_master_cpus_total`: Prometheus names allow [a-zA-Z0-9_:] only.
-    static func prometheusName(_ key: String) -> String {
-        "berth_" + String(key.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
-    }
-
-    /// The text exposition format, through swift-prometheus. A registry of its own per call, so
-    /// the output is exactly this snapshot even when two scrapes overlap.
-    public func prometheusText() -> String {
-        let registry = PrometheusCollectorRegistry()
-        for (key, value) in values.sorted(by: { $0.key < $1.key }) {
-            let name = Self.prometheusName(key)
-            let help = "Mesos metric \(key)"
-            if Self.cumulative.contains(key) {
-                registry.makeCounter(name: name, help: help).increment(by: value)
-            } else {
-                registry.makeGauge(name: name, help: help).set(value)
-            }
-        }
-        return registry.emitToString()
     }
 }
 
@@ -102,7 +77,7 @@ extension Coordinator {
                 ? Double(statistics.terminalTasks[state] ?? 0)
                 : Double(tasks.values.filter { $0.status.state == state }.count)
         }
-        return MetricsSnapshot(values: values)
+        return MetricsSnapshot(values: values, counters: MetricsSnapshot.coordinatorCounters)
     }
 }
 

@@ -19,6 +19,14 @@ public struct SchedulerCalls: Sendable {
         try await send(call)
     }
 
+    /// LAUNCH_GROUP: the tasks start together on one agent, and when one fails the others are killed.
+    public func launchGroup(_ tasks: [TaskInfo], executor: JSONValue? = nil, on offers: [OfferID], refuseSeconds: Double? = nil) async throws {
+        var call = Call(type: .accept)
+        call.accept = Call.Accept(offerIDs: offers, operations: [.launchGroup(tasks, executor: executor)],
+                                  filters: refuseSeconds.map { Filters(refuseSeconds: $0) })
+        try await send(call)
+    }
+
     public func decline(_ offers: [OfferID], refuseSeconds: Double? = nil) async throws {
         var call = Call(type: .decline)
         call.decline = Call.Decline(offerIDs: offers, filters: refuseSeconds.map { Filters(refuseSeconds: $0) })

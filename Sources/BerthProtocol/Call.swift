@@ -225,6 +225,11 @@ public struct Operation: Hashable, Sendable, Codable {
         Operation(type: "LAUNCH", launch: Launch(taskInfos: tasks))
     }
 
+    /// A task group: started together, and ended together when one of them fails.
+    public static func launchGroup(_ tasks: [TaskInfo], executor: JSONValue? = nil) -> Operation {
+        Operation(type: "LAUNCH_GROUP", launchGroup: LaunchGroup(executor: executor, taskGroup: .init(tasks: tasks)))
+    }
+
     public init(type: String, launch: Launch? = nil, launchGroup: LaunchGroup? = nil) {
         self.type = type
         self.launch = launch
@@ -243,8 +248,14 @@ public struct Operation: Hashable, Sendable, Codable {
 
         enum CodingKeys: String, CodingKey { case executor, taskGroup = "task_group" }
 
+        public init(executor: JSONValue?, taskGroup: TaskGroup) {
+            self.executor = executor
+            self.taskGroup = taskGroup
+        }
+
         public struct TaskGroup: Hashable, Sendable, Codable {
             public var tasks: [TaskInfo]
+            public init(tasks: [TaskInfo]) { self.tasks = tasks }
         }
     }
 

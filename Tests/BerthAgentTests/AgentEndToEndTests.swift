@@ -72,6 +72,72 @@ struct AgentEndToEndTests {
         }
     }
 
+    /// GET /metrics (Prometheus) and /metrics/snapshot (Mesos' JSON): task counts by state and
+    /// each running container's usage as labelled series.
+    @Test func metricsCountTasksByStateAndShowRunningContainers() async throws {
+        try await withCluster(supervised: true) { cluster in
+            let task = try await cluster.launch("metered", command: CommandInfo(value: "exec sleep 30"), resources: "cpus:0.25;mem:48",
+                                                killPolicy: KillPolicy(gracePeriod: DurationInfo(nanoseconds: 0)))
+            _ = try await cluster.scheduler.update(task, .running)
+            let text = try await Self.get(cluster.agentURL + "/metrics")
+            let lines = text.split(separator: "\n")
+            #expect(lines.contains { $0.hasPrefix("berth_slave_tasks_running ") && $0.hasSuffix(" 1.0") }, "\(text)")
+            #expect(lines.contains { $0.hasPrefix("berth_slave_registered ") && $0.hasSuffix(" 1.0") }, "\(text)")
+            let limit = try #require(lines.first { $0.hasPrefix("berth_container_memory_limit_bytes{") && $0.contains("task_id=\"metered\"") }, "\(text)")
+            #expect(limit.hasSuffix(" \(Double(48 << 20))"), "\(limit)")
+            #expect(lines.contains { $0.hasPrefix("berth_container_processes{") && $0.hasSuffix(" 1.0") }, "\(text)")
+
+            try await cluster.scheduler.calls.kill(task)
+            _ = try await cluster.scheduler.update(task, .killed)
+            let snapshot = try JSONDecoder().decode([String: Double].self, from: Data(try await Self.get(cluster.agentURL + "/metrics/snapshot").utf8))
+            #expect(snapshot["slave/tasks_killed"] == 1)
+            #expect(snapshot["slave/tasks_running"] == 0)
+            #expect(snapshot["slave/cpus_total"] == 2)
+            #expect(snapshot["slave/container_launch_errors"] == 0)
+        }
+    }
+
+    /// LAUNCH_GROUP: the tasks start together; one failing kills the rest, and a group where
+    /// one task cannot start starts none.
+    @Test func aTaskGroupStartsTogetherAndEndsWhenOneOfItsTasksFails() async throws {
+        try await withCluster(supervised: true) { cluster in
+            let offer = try await cluster.scheduler.nextOffer()
+            func task(_ id: String, _ command: String, container: JSONValue? = nil) throws -> TaskInfo {
+                TaskInfo(name: id, taskID: TaskID(id), agentID: offer.agentID, resources: try Resources.parse("cpus:0.1;mem:32"),
+                         command: CommandInfo(value: command), container: container,
+                         killPolicy: KillPolicy(gracePeriod: DurationInfo(nanoseconds: 0)))
+            }
+            let executor: JSONValue = .object(["type": .string("DEFAULT"), "executor_id": .object(["value": .string("pod-1")])])
+            try await cluster.scheduler.calls.launchGroup([try task("web", "exec sleep 60"), try task("sidecar", "sleep 1; exit 3")],
+                                                          executor: executor, on: [offer.id], refuseSeconds: 0)
+            let failed = try await cluster.scheduler.update(TaskID("sidecar"), .failed)
+            #expect(failed.message == "Command exited with status 3")
+            let killed = try await cluster.scheduler.update(TaskID("web"), .killed)
+            #expect(killed.message?.contains("task sidecar of its group ended TASK_FAILED") == true, "\(killed)")
+            #expect(await cluster.scheduler.states(TaskID("web")).contains(.running))
+
+            // One task cannot start (an unsupported container type): the other never runs.
+            let second = try await cluster.scheduler.nextOffer()
+            let unsupported: JSONValue = .object(["type": .string("APPC")])
+            var good = try task("good", "exec sleep 60")
+            var bad = try task("bad", "true", container: unsupported)
+            good.agentID = second.agentID
+            bad.agentID = second.agentID
+            try await cluster.scheduler.calls.launchGroup([good, bad], on: [second.id], refuseSeconds: 0)
+            let error = try await cluster.scheduler.update(TaskID("bad"), .error)
+            #expect(error.reason == .taskInvalid)
+            let notStarted = try await cluster.scheduler.update(TaskID("good"), .failed)
+            #expect(notStarted.message == "not started: task bad of its group ended TASK_ERROR", "\(notStarted)")
+            #expect(!(await cluster.scheduler.states(TaskID("good")).contains(.running)))
+        }
+    }
+
+    static func get(_ url: String) async throws -> String {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+        #expect(response.status == .ok, "GET \(url)")
+        return String(buffer: try await response.body.collect(upTo: 4 << 20))
+    }
+
     @Test(arguments: [false, true]) func aFailingCommandIsFailedWithItsExitStatus(supervised: Bool) async throws {
         try await withCluster(supervised: supervised) { cluster in
             let task = try await cluster.launch("fails", command: CommandInfo(value: "exit 3"))
@@ -284,6 +350,9 @@ struct AgentEndToEndTests {
             let pulled = try await cluster.launch("pulled", command: CommandInfo(value: "cat /hello.txt"), container: image("\(registry.host)/fixture/multi"))
             let finished = try await cluster.scheduler.update(pulled, .finished, timeout: .seconds(60))
             #expect(finished.message == "Command exited with status 0")
+            // The pull's progress came as a further TASK_STARTING.
+            let progress = try await cluster.scheduler.update(pulled, .starting, occurrence: 2)
+            #expect(progress.message?.hasPrefix("pulling image \(registry.host)/fixture/multi: ") == true, "\(progress)")
             #expect(try String(contentsOfFile: cluster.sandbox(pulled) + "/stdout", encoding: .utf8) == "hello from layer 2\n")
 
             let unknown = try await cluster.launch("unknown", command: CommandInfo(value: "true"), container: image("\(registry.host)/fixture/none"))
