@@ -103,7 +103,7 @@ public actor Agent {
         tasks[key] = task
         checkpoint(key)
         logger.info("task \(state.rawValue)", metadata: ["task": "\(key)", "message": "\(message ?? "")"])
-        flush()
+        flush(key)
     }
 
     func checkpoint(_ key: TaskKey) {
@@ -118,15 +118,19 @@ public actor Agent {
 
     /// Sends the head update of every task whose time has come, when connected.
     func flush() {
-        guard let streamID, let agentID else { return }
         let now = ContinuousClock.now
-        for (key, task) in tasks {
-            guard let head = task.checkpoint.pending.first, let due = task.due, due <= now else { continue }
-            tasks[key]?.due = now + task.retry
-            tasks[key]?.retry = min(task.retry * 2, configuration.statusRetryMaximum)
-            let call = AgentCall(type: .statusUpdate, agentID: agentID, statusUpdate: .init(frameworkID: key.framework, status: head))
-            Task { await self.send(call, streamID: streamID) }
-        }
+        for key in tasks.keys { flush(key, now: now) }
+    }
+
+    /// The same for one task: what a new update or an acknowledgement needs, without a walk
+    /// over every task (thousands on a busy agent).
+    func flush(_ key: TaskKey, now: ContinuousClock.Instant = .now) {
+        guard let streamID, let agentID, let task = tasks[key], let head = task.checkpoint.pending.first,
+              let due = task.due, due <= now else { return }
+        tasks[key]?.due = now + task.retry
+        tasks[key]?.retry = min(task.retry * 2, configuration.statusRetryMaximum)
+        let call = AgentCall(type: .statusUpdate, agentID: agentID, statusUpdate: .init(frameworkID: key.framework, status: head))
+        Task { await self.send(call, streamID: streamID) }
     }
 
     private func send(_ call: AgentCall, streamID: String) async {
@@ -162,7 +166,7 @@ public actor Agent {
         }
         tasks[key] = task
         checkpoint(key)
-        flush()
+        flush(key)
     }
 
     static func newUUID() -> String {

@@ -22,7 +22,7 @@ struct LaunchBenchmark: AsyncParsableCommand {
             forgotten them all and no container directory or cgroup of theirs is left, and the \
             agent's CPU. Then --resident tasks running sleep: the host memory each adds beyond \
             its own processes (MemTotal - MemAvailable before and after, less the sleeps' own \
-            PSS), with the supervisors' PSS and the kernel's share on their own, and the time to \
+            PSS), the supervisors' PSS, the kernel's share and the agent's growth on their own and summed, and the time to \
             kill them all. The agent's idle RSS is read after it registered. Mesos 1.7 published \
             about 30 s to launch and 22 s to destroy 1,000 containers on one agent; the goal is \
             all 1,000 launched, finished and cleaned in under 5 s, idle RSS under 25 MiB and under \
@@ -111,11 +111,14 @@ struct LaunchBenchmark: AsyncParsableCommand {
         // Let the start-up allocations settle before reading the idle figure.
         try await Task.sleep(for: .seconds(2))
         let idleRSS = HostMemory.status(agent.pid, "VmRSS") ?? 0
+        let idleAnon = HostMemory.status(agent.pid, "RssAnon") ?? 0
         report.add("benchmark", "launch")
         report.add("kernel", Tool.kernelRelease())
         report.add("cpus", ProcessInfo.processInfo.activeProcessorCount)
         report.add("loadavg_1m_before", Tool.loadAverage())
         report.add("agent_idle_rss_kib", idleRSS)
+        // RSS less the binary's clean file pages: what the agent itself allocated.
+        report.add("agent_idle_rss_anon_kib", idleAnon)
         report.add("goal_agent_idle_rss_kib", Self.goalAgentRSSKiB)
 
         let framework = try await LaunchFramework.subscribe(coordinator: coordinator.url)
@@ -190,14 +193,20 @@ struct LaunchBenchmark: AsyncParsableCommand {
         let own = processes.filter { $0.cgroup.contains("/berth-") }.compactMap { HostMemory.pss($0.pid) }.reduce(0, +)
         let supervisors = processes.filter { $0.comm == "berth-supervise" }.compactMap { HostMemory.pss($0.pid) }
         let perContainer = Double(after.used - before.used - own) / Double(resident)
+        let kernel = Double(after.kernel - before.kernel) / Double(resident)
+        let supervisor = Double(supervisors.reduce(0, +)) / Double(max(supervisors.count, 1))
+        let agentGrowth = Double(agentAfter - agentBefore) / Double(resident)
         report.add("resident", resident)
         report.add("host_used_delta_kib", after.used - before.used)
         report.add("containers_own_pss_kib", own)
         report.add("per_container_host_kib", String(format: "%.0f", perContainer))
         report.add("goal_per_container_kib", Self.goalContainerKiB)
-        report.add("per_container_kernel_kib", String(format: "%.0f", Double(after.kernel - before.kernel) / Double(resident)))
-        report.add("per_container_supervisor_pss_kib", String(format: "%.0f", Double(supervisors.reduce(0, +)) / Double(max(supervisors.count, 1))))
-        report.add("per_container_agent_rss_kib", String(format: "%.0f", Double(agentAfter - agentBefore) / Double(resident)))
+        report.add("per_container_kernel_kib", String(format: "%.0f", kernel))
+        report.add("per_container_supervisor_pss_kib", String(format: "%.0f", supervisor))
+        report.add("per_container_agent_rss_kib", String(format: "%.0f", agentGrowth))
+        // The parts that can be attributed: independent of what else runs on the host, unlike
+        // MemAvailable, which moves with every other process.
+        report.add("per_container_accounted_kib", String(format: "%.0f", kernel + supervisor + agentGrowth))
         report.add("supervisors", supervisors.count)
 
         let killStart = ContinuousClock.now
