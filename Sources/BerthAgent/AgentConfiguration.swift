@@ -22,6 +22,8 @@ public struct AgentConfiguration: Sendable {
     public var supervision: Supervision?
     /// Registries pulled from over plain HTTP (loopback registries always are).
     public var insecureRegistries: Set<String> = []
+    /// Launches doing their blocking steps (rootfs, container start) at once; more wait their turn.
+    public var concurrentLaunches = ProcessInfo.processInfo.activeProcessorCount * 8
     /// SIGTERM to SIGKILL when a KILL gives no kill policy (Mesos: 3 s).
     public var defaultGracePeriod: Duration = .seconds(3)
     /// First resend of an unacknowledged status update; doubles up to `statusRetryMaximum`
