@@ -7,7 +7,8 @@ extension Coordinator {
     /// listen address is replaced by this host's first non-loopback IPv4 address.
     func listening(host: String, port: Int) {
         var name = [CChar](repeating: 0, count: 256)
-        let hostname = gethostname(&name, name.count) == 0 ? String(cString: name) : nil
+        let hostname = gethostname(&name, name.count) == 0
+            ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
         let wildcard = ["", "0.0.0.0", "::", "[::]"].contains(host)
         let ip = wildcard ? Host.current().addresses.first { MasterInfo.packed($0) != nil && !$0.hasPrefix("127.") } ?? "127.0.0.1" : host
         address = MasterInfo.Address(hostname: hostname, ip: ip, port: port)
