@@ -146,4 +146,36 @@ struct HealthCheckEndToEndTests {
         let left = Leftovers.find(rootfs: rootfs) + Leftovers.find(rootfs: home)
         #expect(left.isEmpty, "left on the host: \(left)")
     }
+
+    /// `berth task run --health-*`: the changes of health are shown as they arrive, and the
+    /// kill after too many failures ends the run.
+    @Test func taskRunShowsHealthChanges() async throws {
+        try await withCluster { cluster in
+            // The test framework's offer is declined for long, so the CLI's framework gets the agent.
+            let offer = try await cluster.scheduler.nextOffer()
+            try await cluster.scheduler.calls.decline([offer.id], refuseSeconds: 3600)
+            let run = try SpawnedCommand([TestHost.berthBinary, "task", "run", "--coordinator", cluster.coordinator.url, "--mem", "32",
+                                          "--health-cmd", "echo not yet; exit 1", "--health-interval", "300ms", "--health-retries", "2",
+                                          "--health-delay", "0", "--health-start-period", "0", "--kill-grace-period", "0.1", "--", "exec sleep 60"])
+            let result = try await Self.finish(run)
+            #expect(result.status != 0, "\(result)")
+            #expect(result.stderr.contains("TASK_RUNNING (unhealthy): health check failed (1 of 2 in a row): command exit code 1: not yet [REASON_TASK_HEALTH_CHECK_STATUS_UPDATED]"),
+                    "\(result)")
+            #expect(result.stderr.contains("TASK_KILLED (unhealthy): "), "\(result)")
+            #expect(result.stderr.contains("health check failed 2 times in a row; last: command exit code 1: not yet"), "\(result)")
+        }
+    }
+
+    /// Waits for the child off the cooperative pool, which the coordinator in this process needs.
+    static func finish(_ child: SpawnedCommand) async throws -> CommandResult {
+        let box = UncheckedBox(child)
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try box.value.finish() }) }
+        }
+    }
+
+    struct UncheckedBox<T>: @unchecked Sendable {
+        let value: T
+        init(_ value: T) { self.value = value }
+    }
 }
