@@ -61,9 +61,9 @@ extension Agent {
             checkpoint(key)
         }
         if decision.kill {
-            let grace = tasks[key]?.checkpoint.task.killPolicy?.gracePeriod.map { Duration.nanoseconds($0.nanoseconds) } ?? configuration.defaultGracePeriod
+            guard let task = tasks[key] else { return }
             logger.notice("killing task: health check failed \(health.consecutiveFailures) times in a row", metadata: ["task": "\(key)"])
-            requestKill(key, gracePeriod: grace, cause: "health check failed \(health.consecutiveFailures) times in a row; last: \(outcome.detail)")
+            requestKill(key, gracePeriod: gracePeriod(of: task), cause: "health check failed \(health.consecutiveFailures) times in a row; last: \(outcome.detail)")
         }
     }
 }
