@@ -22,13 +22,13 @@ extension Agent {
         guard let startedAt = tasks[key]?.checkpoint.health?.startedAt else { return }
         // The delay counts from the container's start, also for an adopted one.
         let waited = Date().timeIntervalSince1970 - startedAt
-        if check.delay > waited { try? await Task.sleep(for: .milliseconds(Int64((check.delay - waited) * 1000))) }
+        if check.delay > waited { try? await Task.sleep(for: HealthProbe.duration(check.delay - waited)) }
         logger.debug("health checks begin", metadata: ["task": "\(key)", "type": "\(check.type?.rawValue ?? "")"])
         while isCheckable(key, container) {
             let outcome = await Self.probe(check, container: container)
             guard isCheckable(key, container) else { return }
             record(key, outcome, check: check)
-            try? await Task.sleep(for: .milliseconds(Int64(check.interval * 1000)))
+            try? await Task.sleep(for: HealthProbe.duration(check.interval))
         }
     }
 

@@ -15,9 +15,15 @@ enum HealthProbe {
         var detail: String
     }
 
+    /// Seconds as given in a health check (validated: not negative, not NaN), capped at about 30
+    /// years so an absurd value cannot overflow the conversion.
+    static func duration(_ seconds: Double) -> Duration {
+        .milliseconds(Int64(min(max(seconds, 0), 1e9) * 1000))
+    }
+
     /// Blocking: run it on a BlockingWork thread.
     static func run(_ check: HealthCheck, container: any TaskContainer) -> Outcome {
-        let timeout = Duration.milliseconds(Int64(check.timeout * 1000))
+        let timeout = duration(check.timeout)
         switch check.type {
         case .command:
             guard let command = check.command else { return Outcome(success: false, detail: "no command") }

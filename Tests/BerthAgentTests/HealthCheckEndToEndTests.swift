@@ -90,6 +90,9 @@ struct HealthCheckEndToEndTests {
             try await Task.sleep(for: .seconds(1))
             #expect(await cluster.scheduler.states(web) == [.starting, .running, .running], "a health that stays the same is not reported again")
             #expect(await cluster.agent.liveTasks() == [tcp, web])
+            let state = await cluster.agent.state()
+            #expect(state.tasks.map(\.healthy) == [true, true], "GET /state shows each task's health: \(state.tasks)")
+            #expect(state.tasks.map(\.healthCheckFailures) == [0, 0])
         }
     }
 
