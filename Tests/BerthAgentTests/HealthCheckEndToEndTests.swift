@@ -7,7 +7,8 @@ import Testing
 
 /// Health checks through the whole path: a framework's TaskInfo.health_check, the agent running
 /// it (a command inside the container, or HTTP/TCP to the task's port), the results in status
-/// updates, and the kill after too many failures.
+/// updates, and the kill after too many failures. Serialized, and on their own in scripts/test.sh:
+/// the leftover checks look at the whole host.
 @Suite("health checks end to end", .serialized, .requiresRoot)
 struct HealthCheckEndToEndTests {
     func withCluster(supervised: Bool = false, _ body: (Cluster) async throws -> Void) async throws {
