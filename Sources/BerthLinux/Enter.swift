@@ -86,7 +86,7 @@ extension Launcher {
     public static let enteredNamespaces = ["cgroup", "ipc", "uts", "net", "pid", "mnt"]
 
     /// Starts `spec`'s command inside the running container whose first process is `pid`: in
-    /// its cgroups (`cgroupDirectories`) and namespaces, with `spec`'s user, capabilities,
+    /// its cgroups (`cgroupDirectories`), namespaces and root directory, with `spec`'s user, capabilities,
     /// seccomp filter, environment and stdio; its ops (a chdir) run before the exec. No Swift
     /// code runs in the forked processes.
     public static func enter(_ spec: LaunchSpec, pid: Int32, cgroupDirectories: [String]) throws -> EnteredProcess {
@@ -110,12 +110,16 @@ extension Launcher {
             opened.append(fd)
             namespaceFDs.append(fd)
         }
+        let rootPath = "/proc/\(pid)/root"
+        let rootFD = open(rootPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else { throw SystemError("open \(rootPath)", errno: errno) }
+        opened.append(rootFD)
         var errorFD: Int32 = -1
         var pidFD: Int32 = -1
         let (child, err) = try withConfiguration(spec, cgroupFD: -1) { config in
             cgroupFDs.withUnsafeBufferPointer { cgroups in
                 namespaceFDs.withUnsafeBufferPointer { namespaces in
-                    (berth_enter(&config, cgroups.baseAddress, cgroups.count, namespaces.baseAddress, namespaces.count, &errorFD, &pidFD), errno)
+                    (berth_enter(&config, cgroups.baseAddress, cgroups.count, namespaces.baseAddress, namespaces.count, rootFD, &errorFD, &pidFD), errno)
                 }
             }
         }

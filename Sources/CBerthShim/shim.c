@@ -373,7 +373,7 @@ int berth_statfs_type(const char *path, long *type) {
 // it and exits with its status (128+N for a signal). Only async-signal-safe calls: this runs in
 // a fork of a multi-threaded process.
 pid_t berth_enter(const struct berth_spawn_config *config, const int *cgroup_procs_fds, size_t cgroup_count,
-                  const int *ns_fds, size_t ns_count, int *error_fd, int *pid_fd) {
+                  const int *ns_fds, size_t ns_count, int root_fd, int *error_fd, int *pid_fd) {
     int errors[2], pids[2];
     if (pipe2(errors, O_CLOEXEC) != 0) return -1;
     if (pipe2(pids, O_CLOEXEC) != 0) {
@@ -401,6 +401,10 @@ pid_t berth_enter(const struct berth_spawn_config *config, const int *cgroup_pro
         for (size_t i = 0; i < ns_count; i++) {
             if (setns(ns_fds[i], 0) != 0) fail(errors[1], "enter the container's namespaces", NULL, errno, 0);
         }
+        // Entering a mount namespace puts us at the top of its tree, which is the container's
+        // root only when the launcher's own root was the top (not under a chroot): take the
+        // container process's root itself, as nsenter --root does.
+        if (fchdir(root_fd) != 0 || chroot(".") != 0) fail(errors[1], "change to the container's root", NULL, errno, 0);
         long child = syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
         if (child < 0) fail(errors[1], "fork the command in the container", NULL, errno, 0);
         if (child == 0) {

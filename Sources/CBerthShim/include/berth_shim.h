@@ -85,13 +85,14 @@ struct berth_child_error {
 // -1 with errno set.
 pid_t berth_spawn(const struct berth_spawn_config *config, int *release_fd, int *error_fd, int *in_cgroup);
 // Runs config's command inside a running container: joins the cgroups behind cgroup_procs_fds
-// (open cgroup.procs files) and the namespaces of ns_fds (in order, mount last), then forks the
+// (open cgroup.procs files) and the namespaces of ns_fds (in order, mount last), makes root_fd (the
+// container process's /proc/PID/root) its root, then forks the
 // command there (config's ops run before its exec; clone_flags, stdio and the rest as in
 // berth_spawn). Returns the PID of the process in between, which exits with the command's status
 // (128+N for signal N; 125 when entering failed, with the step on *error_fd). *pid_fd yields the
 // command's PID (int32) once it was forked. -1 with errno set when nothing was started.
 pid_t berth_enter(const struct berth_spawn_config *config, const int *cgroup_procs_fds, size_t cgroup_count,
-                  const int *ns_fds, size_t ns_count, int *error_fd, int *pid_fd);
+                  const int *ns_fds, size_t ns_count, int root_fd, int *error_fd, int *pid_fd);
 // Sends the release byte; -1 with errno (EPIPE: the child is gone) without raising SIGPIPE.
 int berth_release(int fd);
 
