@@ -11,7 +11,8 @@ import BerthProtocol
 struct HealthState: Codable, Sendable, Equatable {
     var gracePeriod: Double
     var failuresToKill: Int
-    /// Seconds since the task's container started (the caller's clock), when it started.
+    /// When the task's container started, in seconds since the epoch: wall-clock time, so it
+    /// still means something to the agent that adopts the container after a restart.
     var startedAt: Double
     /// The health last reported; nil before the first result that counts.
     var healthy: Bool?
