@@ -26,12 +26,13 @@ struct HealthCheckEndToEndTests {
 
     static let quickKill = KillPolicy(gracePeriod: DurationInfo(nanoseconds: 100_000_000))
 
-    static func fast(_ check: HealthCheck, failures: Int = 2) -> HealthCheck {
+    /// Checks at once and every 0.3 s; `grace` 0 counts every failure from the start.
+    static func fast(_ check: HealthCheck, failures: Int = 2, grace: Double = 0) -> HealthCheck {
         var check = check
         check.delaySeconds = 0
         check.intervalSeconds = 0.3
         check.timeoutSeconds = 5
-        check.gracePeriodSeconds = 0
+        check.gracePeriodSeconds = grace
         check.consecutiveFailures = failures
         return check
     }
@@ -71,13 +72,14 @@ struct HealthCheckEndToEndTests {
     }
 
     /// busybox httpd serves the sandbox: the HTTP check and a TCP check pass and are reported
-    /// healthy once, not again on every check.
+    /// healthy once, not again on every check. The checks that run before httpd listens fail
+    /// within the grace period, so they are not reported.
     @Test func passingHTTPAndTCPChecksAreReportedHealthy() async throws {
         try await withCluster { cluster in
             let httpPort = Self.freePort()
             let serve = "echo ok > index.html; exec httpd -f -p 127.0.0.1:\(httpPort) -h ."
             let web = try await cluster.launch("web", command: CommandInfo(value: serve), killPolicy: Self.quickKill,
-                                               healthCheck: Self.fast(HealthCheck(type: .http, http: .init(port: httpPort, path: "/index.html"))))
+                                               healthCheck: Self.fast(HealthCheck(type: .http, http: .init(port: httpPort, path: "/index.html")), grace: 20))
             let healthy = try await cluster.scheduler.update(web, .running, occurrence: 2)
             #expect(healthy.healthy == true, "\(healthy)")
             #expect(healthy.reason == .taskHealthCheckStatusUpdated)
@@ -85,7 +87,7 @@ struct HealthCheckEndToEndTests {
 
             let tcpPort = httpPort == 49999 ? 40000 : httpPort + 1
             let tcp = try await cluster.launch("tcp", command: CommandInfo(value: "exec httpd -f -p 127.0.0.1:\(tcpPort) -h ."), killPolicy: Self.quickKill,
-                                               healthCheck: Self.fast(HealthCheck(type: .tcp, tcp: .init(port: tcpPort))))
+                                               healthCheck: Self.fast(HealthCheck(type: .tcp, tcp: .init(port: tcpPort)), grace: 20))
             let connected = try await cluster.scheduler.update(tcp, .running, occurrence: 2)
             #expect(connected.healthy == true, "\(connected)")
             try await Task.sleep(for: .seconds(1))
@@ -108,7 +110,8 @@ struct HealthCheckEndToEndTests {
 
     /// `berth agent` killed with SIGKILL while a healthy task runs: the next agent adopts the
     /// container and resumes checking without reporting the same health again; a change after
-    /// the restart is reported and kills the task as usual.
+    /// the restart is reported and kills the task as usual. The grace period (ignoring checks
+    /// before `ready` exists) ended with the first success, also for the second agent.
     @Test func anAdoptedContainerResumesItsChecksWithoutReportingAgain() async throws {
         let rootfs = try Fixtures.busyboxRootfs()
         let coordinator = try await TestCoordinator.start(port: 0)
@@ -124,7 +127,7 @@ struct HealthCheckEndToEndTests {
         let offer = try await scheduler.nextOffer()
         var task = TaskInfo(name: "watched", taskID: "watched", agentID: offer.agentID, resources: try Resources.parse("cpus:0.1;mem:32"),
                             command: CommandInfo(value: "touch ready; exec sleep 60"), killPolicy: Self.quickKill)
-        task.healthCheck = Self.fast(HealthCheck(type: .command, command: CommandInfo(value: "test -f /mnt/mesos/sandbox/ready")), failures: 2)
+        task.healthCheck = Self.fast(HealthCheck(type: .command, command: CommandInfo(value: "test -f /mnt/mesos/sandbox/ready")), failures: 2, grace: 20)
         try await scheduler.calls.launch([task], on: [offer.id], refuseSeconds: 0)
         let healthy = try await scheduler.update("watched", .running, occurrence: 2)
         #expect(healthy.healthy == true, "\(healthy)")
