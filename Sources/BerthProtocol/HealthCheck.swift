@@ -31,6 +31,9 @@ public struct HealthCheck: Hashable, Sendable, Codable {
     }
 
     public var type: Kind?
+    /// A `type` Berth does not know (Mesos' GRPC, a newer one): kept, so the agent can say so in
+    /// a TASK_ERROR rather than the whole call being refused.
+    public var unsupportedType: String?
     public var command: CommandInfo?
     public var http: HTTP?
     public var tcp: TCP?
@@ -63,7 +66,10 @@ public struct HealthCheck: Hashable, Sendable, Codable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        type = try container.decodeIfPresent(Kind.self, forKey: .type)
+        if let name = try container.decodeIfPresent(String.self, forKey: .type) {
+            type = Kind(rawValue: name)
+            if type == nil { unsupportedType = name }
+        }
         command = try container.decodeIfPresent(CommandInfo.self, forKey: .command)
         http = try container.decodeIfPresent(HTTP.self, forKey: .http)
         tcp = try container.decodeIfPresent(TCP.self, forKey: .tcp)
@@ -80,7 +86,7 @@ public struct HealthCheck: Hashable, Sendable, Codable {
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encodeIfPresent(type, forKey: .type)
+        try container.encodeIfPresent(type?.rawValue ?? unsupportedType, forKey: .type)
         try container.encodeIfPresent(command, forKey: .command)
         try container.encodeIfPresent(http, forKey: .http)
         try container.encodeIfPresent(tcp, forKey: .tcp)
@@ -120,6 +126,7 @@ public struct HealthCheck: Hashable, Sendable, Codable {
         if let consecutiveFailures, consecutiveFailures < 1 {
             return "health_check.consecutive_failures is \(consecutiveFailures): give how many failures in a row kill the task, 1 or more"
         }
+        if let unsupportedType { return "health_check.type \(unsupportedType) is not supported: use COMMAND, HTTP or TCP" }
         guard let type else { return "health_check has no type: give COMMAND, HTTP or TCP" }
         switch type {
         case .command:

@@ -25,6 +25,8 @@ import Testing
         #expect(check.unknown["future_field"] == .object(["a": .number(1)]))
         let again = try MesosJSON.decode(HealthCheck.self, from: try MesosJSON.encode(check), what: "health check")
         #expect(again == check)
+        let grpc = try Self.decode(#"{"type": "GRPC", "grpc": {"port": 9000}}"#)
+        #expect(try MesosJSON.decode(HealthCheck.self, from: try MesosJSON.encode(grpc), what: "health check") == grpc)
     }
 
     @Test(arguments: [
@@ -38,6 +40,7 @@ import Testing
         (#"{"type": "COMMAND", "command": {"value": "true"}, "consecutive_failures": 0}"#, "health_check.consecutive_failures is 0"),
         (#"{"type": "HTTP", "http": {"port": 80, "scheme": "https"}}"#, "health_check.http.scheme https is not supported"),
         (#"{"command": {"value": "true"}}"#, "health_check has no type"),
+        (#"{"type": "GRPC", "grpc": {"port": 9000}}"#, "health_check.type GRPC is not supported: use COMMAND, HTTP or TCP"),
     ])
     func badChecksSayWhatToFix(json: String, message: String) throws {
         let problem = try #require(try Self.decode(json).problem)
