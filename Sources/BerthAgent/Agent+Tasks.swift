@@ -60,6 +60,7 @@ extension Agent {
             tasks[key]?.phase = .running(container)
             report(key, .running, message: "container \(containerID.prefix(12)) started")
             if tasks[key]?.kill != nil { beginKill(key) }
+            startHealthChecks(key, container)
             await supervise(key, container, root: root)
         } catch {
             if let prepared { await remove(prepared) }

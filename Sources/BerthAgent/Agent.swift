@@ -91,10 +91,11 @@ public actor Agent {
 
     /// Records a task's new state: checkpointed first, then sent when it reaches the head of the
     /// task's queue. `source` is the executor's for what the container did, the agent's otherwise.
-    func report(_ key: TaskKey, _ state: TaskState, message: String?, reason: Reason? = nil, source: StatusSource = .executor) {
+    /// `healthy` is the task's latest health check result unless given (nil without a check).
+    func report(_ key: TaskKey, _ state: TaskState, message: String?, reason: Reason? = nil, source: StatusSource = .executor, healthy: Bool? = nil) {
         guard var task = tasks[key] else { return }
         let status = TaskStatus(taskID: key.task, state: state, message: message, source: source, reason: reason, agentID: agentID,
-                                timestamp: Date().timeIntervalSince1970, uuid: Self.newUUID())
+                                timestamp: Date().timeIntervalSince1970, uuid: Self.newUUID(), healthy: healthy ?? task.checkpoint.health?.healthy)
         task.checkpoint.latest = status
         task.checkpoint.pending.append(status)
         counters.count(state, reason: reason)
@@ -104,7 +105,7 @@ public actor Agent {
         }
         tasks[key] = task
         checkpoint(key)
-        logger.info("task \(state.rawValue)", metadata: ["task": "\(key)", "message": "\(message ?? "")"])
+        logger.info("task \(state.rawValue)", metadata: ["task": "\(key)", "message": "\(message ?? "")", "healthy": "\(status.healthy.map(String.init) ?? "-")"])
         flush(key)
     }
 
@@ -195,6 +196,7 @@ public actor Agent {
                     logger.info("adopted the container of task \(key)", metadata: ["container": "\(id.prefix(12))"])
                     tasks[key]?.phase = .running(container)
                     Task { await self.supervise(key, container, root: nil) }
+                    startHealthChecks(key, container)
                     continue
                 }
                 let cgroups = self.cgroups

@@ -55,10 +55,14 @@ public struct AgentStateDocument: Codable, Sendable {
         public var state: TaskState
         public var containerID: String?
         public var unacknowledgedUpdates: Int
+        /// The latest health check result; nil without a check or before its first result.
+        public var healthy: Bool?
+        /// Health checks failed in a row now (with a health check).
+        public var healthCheckFailures: Int?
 
         enum CodingKeys: String, CodingKey {
             case frameworkID = "framework_id", taskID = "task_id", state, containerID = "container_id"
-            case unacknowledgedUpdates = "unacknowledged_updates"
+            case unacknowledgedUpdates = "unacknowledged_updates", healthy, healthCheckFailures = "health_check_failures"
         }
     }
 
@@ -77,7 +81,8 @@ extension Agent {
     public func state() -> AgentStateDocument {
         let entries = tasks.map { key, task in
             AgentStateDocument.Task(frameworkID: key.framework, taskID: key.task, state: task.checkpoint.latest.state,
-                                    containerID: task.checkpoint.containerID, unacknowledgedUpdates: task.checkpoint.pending.count)
+                                    containerID: task.checkpoint.containerID, unacknowledgedUpdates: task.checkpoint.pending.count,
+                                    healthy: task.checkpoint.health?.healthy, healthCheckFailures: task.checkpoint.health?.consecutiveFailures)
         }
         return AgentStateDocument(id: agentID, hostname: configuration.hostname, coordinator: configuration.coordinator, registered: streamID != nil,
                                   cgroups: cgroupSummary, resources: configuration.resources, attributes: configuration.attributes,

@@ -17,6 +17,8 @@ struct TaskCheckpoint: Codable, Sendable {
     /// The LAUNCH_GROUP it came in (its executor's ID): the tasks of a group start together and
     /// end together when one of them fails.
     var group: String?
+    /// The health checker's state, so a restarted agent resumes it without reporting again.
+    var health: HealthState?
 }
 
 /// The agent's files under `<home>/agent`:

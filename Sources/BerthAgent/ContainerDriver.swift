@@ -31,6 +31,9 @@ protocol TaskContainer: AnyObject, Sendable {
     func killAll()
     /// Kills what is left and removes the cgroup and the runtime's state. Blocking.
     func remove()
+    /// Runs a command inside the running container (a command health check), killed at the
+    /// timeout. Blocking.
+    func exec(_ argv: [String], env: [String], timeout: Duration) throws -> ExecResult
 }
 
 /// Containers as children of the agent process, started with BerthRuntime's `Container`.
@@ -41,7 +44,7 @@ struct InProcessDriver: ContainerDriver {
     func start(id: String, configuration: ContainerConfiguration) throws -> any TaskContainer {
         let container = Container(id: id, configuration: configuration, cgroups: cgroups, logger: logger)
         try container.start()
-        return InProcessContainer(container)
+        return InProcessContainer(container, cgroups: cgroups)
     }
 
     /// A child of a previous agent process cannot be waited for: its exit status is lost.
@@ -53,10 +56,14 @@ struct InProcessDriver: ContainerDriver {
 /// `Container` is not thread-safe: every call to it holds the lock.
 final class InProcessContainer: TaskContainer, @unchecked Sendable {
     private let container: Container
+    private let cgroups: any CgroupManager
     private let lock = NSLock()
     private static let queue = DispatchQueue(label: "berth.agent.exits")
 
-    init(_ container: Container) { self.container = container }
+    init(_ container: Container, cgroups: any CgroupManager) {
+        self.container = container
+        self.cgroups = cgroups
+    }
 
     var id: String { container.id }
 
@@ -99,6 +106,13 @@ final class InProcessContainer: TaskContainer, @unchecked Sendable {
     func signalAll(_ signal: Int32) { lock.withLock { container.signalAll(signal) } }
     func killAll() { lock.withLock { container.killAll() } }
     func remove() { lock.withLock { container.remove() } }
+
+    func exec(_ argv: [String], env: [String], timeout: Duration) throws -> ExecResult {
+        guard let pid = lock.withLock({ container.pid }) else {
+            throw BerthError(.invalidState, "container \(id.prefix(12)) is not running")
+        }
+        return try ContainerExec.run(argv, env: env, container: id, configuration: container.configuration, pid: pid, cgroups: cgroups, timeout: timeout)
+    }
 }
 
 /// Runs blocking work (container start, removal, rootfs assembly) on a Dispatch thread, so the

@@ -266,4 +266,16 @@ final class SupervisedContainer: TaskContainer, @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: "\(Container.defaultStateRoot)/\(id)")
         try? FileManager.default.removeItem(atPath: directory)
     }
+
+    /// The container's configuration and PID come from its directory, so an adopted container
+    /// is entered the same way.
+    func exec(_ argv: [String], env: [String], timeout: Duration) throws -> ExecResult {
+        guard let text = try? String(contentsOfFile: directory + "/pid", encoding: .utf8),
+              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw BerthError(.invalidState, "container \(id.prefix(12)) has no recorded PID in \(directory)")
+        }
+        let data = try Data(contentsOf: URL(fileURLWithPath: SupervisedLaunch.file(in: directory)))
+        let launch = try JSONDecoder().decode(SupervisedLaunch.self, from: data)
+        return try ContainerExec.run(argv, env: env, container: id, configuration: launch.configuration, pid: pid, cgroups: cgroups, timeout: timeout)
+    }
 }

@@ -46,6 +46,9 @@ struct TaskPlan: Sendable, Equatable {
         if task.executor != nil {
             throw Invalid(description: "task \(task.taskID) names an executor: custom executors are not supported yet; send a command task (TaskInfo.command)")
         }
+        if let problem = task.healthCheck?.problem {
+            throw Invalid(description: "task \(task.taskID): \(problem)")
+        }
         let root = try root(of: task, configuration: configuration)
         let command = try command(of: task, root: root)
         let ports = task.resources.ranges(named: "ports").ranges.flatMap { Array($0.begin...$0.end) }

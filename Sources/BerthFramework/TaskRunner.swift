@@ -15,12 +15,12 @@ public struct TaskRequest: Sendable {
     public var cpus: Double
     /// MiB, as Mesos' `mem`.
     public var memory: Double
-    /// Mesos `HealthCheck` JSON, passed through to the agent.
-    public var healthCheck: JSONValue?
+    /// Run by the agent; its results arrive as TASK_RUNNING updates with `healthy`.
+    public var healthCheck: HealthCheck?
     public var killGracePeriod: Double?
 
     public init(name: String, taskID: TaskID, command: CommandInfo, image: String? = nil, cpus: Double, memory: Double,
-                healthCheck: JSONValue? = nil, killGracePeriod: Double? = nil) {
+                healthCheck: HealthCheck? = nil, killGracePeriod: Double? = nil) {
         self.name = name
         self.taskID = taskID
         self.command = command

@@ -232,6 +232,23 @@ public enum Launcher {
         guard let first = spec.argv.first, !first.isEmpty else {
             throw BerthError(.invalidArgument, "no command given: say what to run after --")
         }
+        // Opened only for the clone; an fd that fails to open just means the caller moves the child.
+        let cgroupFD = cgroupDirectory.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+        defer { if cgroupFD >= 0 { close(cgroupFD) } }
+        var inCgroup: Int32 = 0
+        var release: Int32 = -1
+        var errors: Int32 = -1
+        // errno is taken at once: freeing the configuration may change it.
+        let (pid, err) = try withConfiguration(spec, cgroupFD: cgroupFD) { config in
+            (berth_spawn(&config, &release, &errors, &inCgroup), errno)
+        }
+        guard pid > 0 else { throw SystemError("clone the container process", errno: err) }
+        let pidfd = berth_pidfd_open(pid)
+        return SpawnedProcess(pid: pid, pidfd: pidfd, startedInCgroup: inCgroup != 0, releaseFD: release, errorFD: errors)
+    }
+
+    /// The C form of `spec`, valid only inside `body` (it points into buffers freed after it).
+    static func withConfiguration<T>(_ spec: LaunchSpec, cgroupFD: Int32, _ body: (inout berth_spawn_config) -> T) throws -> T {
         var strings = CStringArena()
         defer { strings.free() }
 
@@ -253,14 +270,7 @@ public enum Launcher {
             boundingKeep = (0...CapabilitySet.lastCapability).map { bounding.values.contains($0) ? 1 : 0 }
         }
         let filter = spec.seccomp?.bytes ?? []
-        // Opened only for the clone; an fd that fails to open just means the caller moves the child.
-        let cgroupFD = cgroupDirectory.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
-        defer { if cgroupFD >= 0 { close(cgroupFD) } }
-        var inCgroup: Int32 = 0
-
-        var release: Int32 = -1
-        var errors: Int32 = -1
-        let pid: pid_t = ops.withUnsafeMutableBufferPointer { opsBuffer in
+        return ops.withUnsafeMutableBufferPointer { opsBuffer in
             argv.withUnsafeMutableBufferPointer { argvBuffer in
                 envp.withUnsafeMutableBufferPointer { envBuffer in
                     groups.withUnsafeMutableBufferPointer { groupBuffer in
@@ -289,16 +299,13 @@ public enum Launcher {
                                 config.no_new_privs = spec.noNewPrivileges ? 1 : 0
                                 config.seccomp_filter = filter.isEmpty ? nil : filterBytes.baseAddress
                                 config.seccomp_filter_len = filter.count / 8
-                                return berth_spawn(&config, &release, &errors, &inCgroup)
+                                return body(&config)
                             }
                         }
                     }
                 }
             }
         }
-        guard pid > 0 else { throw SystemError("clone the container process", errno: errno) }
-        let pidfd = berth_pidfd_open(pid)
-        return SpawnedProcess(pid: pid, pidfd: pidfd, startedInCgroup: inCgroup != 0, releaseFD: release, errorFD: errors)
     }
 }
 

@@ -1,7 +1,7 @@
 import BerthCore
 
 /// What a framework asks to run. The fields Berth acts on are typed; the others (container,
-/// health_check, executor, labels, discovery, ...) are kept as JSON and forwarded to the agent.
+/// executor, labels, discovery, ...) are kept as JSON and forwarded to the agent.
 public struct TaskInfo: Hashable, Sendable, Codable {
     public var name: String
     public var taskID: TaskID
@@ -11,7 +11,7 @@ public struct TaskInfo: Hashable, Sendable, Codable {
     public var container: JSONValue?
     public var executor: JSONValue?
     public var killPolicy: KillPolicy?
-    public var healthCheck: JSONValue?
+    public var healthCheck: HealthCheck?
     public var labels: JSONValue?
     public var discovery: JSONValue?
     public var data: String?
@@ -46,7 +46,7 @@ public struct TaskInfo: Hashable, Sendable, Codable {
         self.container = try container.decodeIfPresent(JSONValue.self, forKey: .container)
         executor = try container.decodeIfPresent(JSONValue.self, forKey: .executor)
         killPolicy = try container.decodeIfPresent(KillPolicy.self, forKey: .killPolicy)
-        healthCheck = try container.decodeIfPresent(JSONValue.self, forKey: .healthCheck)
+        healthCheck = try container.decodeIfPresent(HealthCheck.self, forKey: .healthCheck)
         labels = try container.decodeIfPresent(JSONValue.self, forKey: .labels)
         discovery = try container.decodeIfPresent(JSONValue.self, forKey: .discovery)
         data = try container.decodeIfPresent(String.self, forKey: .data)

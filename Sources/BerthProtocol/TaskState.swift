@@ -64,6 +64,7 @@ public struct Reason: RawRepresentable, Hashable, Sendable, Codable, CustomStrin
     public static let resourcesUnknown = Reason(rawValue: "REASON_RESOURCES_UNKNOWN")
     public static let taskGroupInvalid = Reason(rawValue: "REASON_TASK_GROUP_INVALID")
     public static let taskGroupUnauthorized = Reason(rawValue: "REASON_TASK_GROUP_UNAUTHORIZED")
+    public static let taskHealthCheckStatusUpdated = Reason(rawValue: "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED")
     public static let taskInvalid = Reason(rawValue: "REASON_TASK_INVALID")
     public static let taskKilledDuringLaunch = Reason(rawValue: "REASON_TASK_KILLED_DURING_LAUNCH")
     public static let taskUnknown = Reason(rawValue: "REASON_TASK_UNKNOWN")

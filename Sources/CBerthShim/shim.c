@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -203,6 +204,8 @@ static void await_release(const struct berth_spawn_config *c, int release_rd, in
     if (c->unshare_cgroup && unshare(CLONE_NEWCGROUP) != 0) fail(err_wr, "unshare cgroup namespace", NULL, errno, 0);
 }
 
+__attribute__((noreturn)) static void finish_and_exec(const struct berth_spawn_config *c, int err_wr);
+
 __attribute__((noreturn)) static void child_main(const struct berth_spawn_config *c, int release_rd, int err_wr) {
     // Setup order matters and reads top to bottom: wait for the cgroup → cgroup namespace →
     // session → mounts (or session → mounts → wait → cgroup namespace) → pivot_root → masked/read-only paths → fds → capabilities → user →
@@ -223,7 +226,12 @@ __attribute__((noreturn)) static void child_main(const struct berth_spawn_config
         if (err) fail(err_wr, op->label, NULL, err, 0);
     }
     if (c->setup_before_release) await_release(c, release_rd, err_wr);
+    finish_and_exec(c, err_wr);
+}
 
+// The end of every launch, in a container's namespaces: stdio → close fds → capabilities → user
+// → parent-death signal → no_new_privs → seccomp (last: it would forbid the steps above) → exec.
+__attribute__((noreturn)) static void finish_and_exec(const struct berth_spawn_config *c, int err_wr) {
     for (int fd = 0; fd < 3; fd++) {
         if (c->stdio[fd] >= 0 && c->stdio[fd] != fd && dup2(c->stdio[fd], fd) < 0) fail(err_wr, "set up stdio", NULL, errno, 0);
     }
@@ -244,6 +252,8 @@ __attribute__((noreturn)) static void child_main(const struct berth_spawn_config
     if (setresgid(c->gid, c->gid, c->gid) != 0) fail(err_wr, "setgid", NULL, errno, 0);
     if (setresuid(c->uid, c->uid, c->uid) != 0) fail(err_wr, "setuid", NULL, errno, 0);
     if (c->capabilities && cap_set_proc((cap_t)c->capabilities) != 0) fail(err_wr, "set capabilities", NULL, errno, 0);
+    // Again after setuid, which clears it.
+    if (c->parent_death_signal) prctl(PR_SET_PDEATHSIG, c->parent_death_signal);
     if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(err_wr, "set no_new_privs", NULL, errno, 0);
     if (c->seccomp_filter) {
         struct sock_fprog prog = {
@@ -331,6 +341,10 @@ int berth_pidfd_open(pid_t pid) {
     return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
+int berth_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}
+
 int berth_pidfd_send_signal(int pidfd, int sig) {
     return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
@@ -351,4 +365,79 @@ int berth_statfs_type(const char *path, long *type) {
     if (statfs(path, &info) != 0) return -1;
     *type = (long)info.f_type;
     return 0;
+}
+
+// Enters a running container for a command run in it (a health check). The middle child joins
+// the container's cgroups and namespaces, then forks the command, which is then in the
+// container's PID namespace too; the middle reports the command's host PID on pid_fd, waits for
+// it and exits with its status (128+N for a signal). Only async-signal-safe calls: this runs in
+// a fork of a multi-threaded process.
+pid_t berth_enter(const struct berth_spawn_config *config, const int *cgroup_procs_fds, size_t cgroup_count,
+                  const int *ns_fds, size_t ns_count, int root_fd, int *error_fd, int *pid_fd) {
+    int errors[2], pids[2];
+    if (pipe2(errors, O_CLOEXEC) != 0) return -1;
+    if (pipe2(pids, O_CLOEXEC) != 0) {
+        int saved = errno;
+        close(errors[0]);
+        close(errors[1]);
+        errno = saved;
+        return -1;
+    }
+    long pid = syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
+    if (pid == 0) {
+        close(errors[0]);
+        close(pids[0]);
+        reset_signals();
+        // Dies with the agent's thread that started it, and takes the command with it (below).
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        // Cgroup first ("0" is the writer itself), so the command is counted and limited with
+        // the task; the cgroup namespace after it, so that cgroup is its root.
+        for (size_t i = 0; i < cgroup_count; i++) {
+            ssize_t n;
+            do n = write(cgroup_procs_fds[i], "0", 1); while (n < 0 && errno == EINTR);
+            if (n != 1) fail(errors[1], "join the container's cgroup", NULL, errno, 0);
+        }
+        // The mount namespace last: entering it changes the root, and the others are opened already.
+        for (size_t i = 0; i < ns_count; i++) {
+            if (setns(ns_fds[i], 0) != 0) fail(errors[1], "enter the container's namespaces", NULL, errno, 0);
+        }
+        // Entering a mount namespace puts us at the top of its tree, which is the container's
+        // root only when the launcher's own root was the top (not under a chroot): take the
+        // container process's root itself, as nsenter --root does.
+        if (fchdir(root_fd) != 0 || chroot(".") != 0) fail(errors[1], "change to the container's root", NULL, errno, 0);
+        long child = syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
+        if (child < 0) fail(errors[1], "fork the command in the container", NULL, errno, 0);
+        if (child == 0) {
+            close(pids[1]);
+            if (config->new_session && setsid() < 0) fail(errors[1], "setsid", NULL, errno, 0);
+            for (size_t i = 0; i < config->op_count; i++) {
+                int err = run_op(&config->ops[i]);
+                if (err) fail(errors[1], config->ops[i].label, NULL, err, 0);
+            }
+            finish_and_exec(config, errors[1]);
+        }
+        int32_t reported = (int32_t)child;
+        ssize_t ignored = write(pids[1], &reported, sizeof(reported));
+        (void)ignored;
+        // Nothing of the agent's stays open in this process while the command runs.
+        syscall(SYS_close_range, 0U, ~0U, 0U);
+        int status = 0;
+        while (waitpid((pid_t)child, &status, 0) < 0) {
+            if (errno != EINTR) _exit(125);
+        }
+        if (WIFSIGNALED(status)) _exit(128 + WTERMSIG(status));
+        _exit(WEXITSTATUS(status));
+    }
+    int saved = errno;
+    close(errors[1]);
+    close(pids[1]);
+    if (pid < 0) {
+        close(errors[0]);
+        close(pids[0]);
+        errno = saved;
+        return -1;
+    }
+    *error_fd = errors[0];
+    *pid_fd = pids[0];
+    return (pid_t)pid;
 }

@@ -38,8 +38,29 @@ struct TaskRun: ParsableCommand {
     @Option(help: "A name for the task; its ID is the name and a random suffix.")
     var name = "task"
 
-    @Option(help: ArgumentHelp("A command health check, run in the task's container with Mesos' defaults.", valueName: "command"))
+    @Option(help: ArgumentHelp("A command health check, run under /bin/sh -c in the task's container; exit 0 is healthy.", valueName: "command"))
     var healthCmd: String?
+
+    @Option(help: ArgumentHelp("An HTTP health check: GET http://127.0.0.1:PORT/PATH on the agent; 200-399 is healthy.", valueName: "port[/path]"))
+    var healthHttp: String?
+
+    @Option(help: ArgumentHelp("A TCP health check: a connection to 127.0.0.1:PORT on the agent is healthy.", valueName: "port"))
+    var healthTcp: Int?
+
+    @Option(help: ArgumentHelp("Time between health checks (default 10s).", valueName: "duration"))
+    var healthInterval: String?
+
+    @Option(help: ArgumentHelp("How long one health check may take (default 20s).", valueName: "duration"))
+    var healthTimeout: String?
+
+    @Option(help: ArgumentHelp("Failed health checks in a row that kill the task (default 3).", valueName: "n"))
+    var healthRetries: Int?
+
+    @Option(help: ArgumentHelp("Failures are ignored this long after the start, until the first success (default 10s).", valueName: "duration"))
+    var healthStartPeriod: String?
+
+    @Option(help: ArgumentHelp("Wait before the first health check (default 15s).", valueName: "duration"))
+    var healthDelay: String?
 
     @Option(help: ArgumentHelp("Seconds between SIGTERM and SIGKILL when the task is killed.", valueName: "seconds"))
     var killGracePeriod: Double?
@@ -56,6 +77,47 @@ struct TaskRun: ParsableCommand {
         for variable in environment where !variable.contains("=") {
             throw ValidationError("--env \(variable): expected NAME=VALUE")
         }
+        _ = try healthCheck()
+    }
+
+    /// The Mesos health check the --health-* options describe; nil without one.
+    func healthCheck() throws -> HealthCheck? {
+        let kinds = [healthCmd != nil, healthHttp != nil, healthTcp != nil].filter { $0 }.count
+        guard kinds <= 1 else { throw ValidationError("give one of --health-cmd, --health-http and --health-tcp") }
+        var check: HealthCheck
+        if let healthCmd {
+            guard !healthCmd.isEmpty else { throw ValidationError("--health-cmd is empty: give the command that exits 0 when the task is healthy") }
+            check = HealthCheck(type: .command, command: CommandInfo(value: healthCmd, shell: true))
+        } else if let healthHttp {
+            let parts = healthHttp.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let port = Int(parts[0]), (1...65535).contains(port) else {
+                throw ValidationError("--health-http \(healthHttp): expected PORT or PORT/PATH, such as 8080/health")
+            }
+            check = HealthCheck(type: .http, http: .init(port: port, path: "/" + (parts.count > 1 ? parts[1] : "")))
+        } else if let healthTcp {
+            guard (1...65535).contains(healthTcp) else { throw ValidationError("--health-tcp \(healthTcp): expected a port, 1-65535") }
+            check = HealthCheck(type: .tcp, tcp: .init(port: healthTcp))
+        } else {
+            let given = [("--health-interval", healthInterval != nil), ("--health-timeout", healthTimeout != nil), ("--health-retries", healthRetries != nil),
+                         ("--health-start-period", healthStartPeriod != nil), ("--health-delay", healthDelay != nil)].filter(\.1).map(\.0)
+            if let first = given.first { throw ValidationError("\(first) needs a health check: give --health-cmd, --health-http or --health-tcp") }
+            return nil
+        }
+        func seconds(_ text: String?, _ option: String, zeroAllowed: Bool) throws -> Double? {
+            guard let text else { return nil }
+            if zeroAllowed, ["0", "0s", "0ms"].contains(text) { return 0 }
+            let duration = try CoordinatorCommand.parseDuration(text, option: option)
+            return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        }
+        check.intervalSeconds = try seconds(healthInterval, "--health-interval", zeroAllowed: false)
+        check.timeoutSeconds = try seconds(healthTimeout, "--health-timeout", zeroAllowed: false)
+        check.gracePeriodSeconds = try seconds(healthStartPeriod, "--health-start-period", zeroAllowed: true)
+        check.delaySeconds = try seconds(healthDelay, "--health-delay", zeroAllowed: true)
+        if let healthRetries {
+            guard healthRetries >= 1 else { throw ValidationError("--health-retries \(healthRetries): give how many failures in a row kill the task, 1 or more") }
+            check.consecutiveFailures = healthRetries
+        }
+        return check
     }
 
     func run() throws {
@@ -74,7 +136,7 @@ struct TaskRun: ParsableCommand {
         }
         let taskID = TaskID("\(name)-\(UUID().uuidString.prefix(8).lowercased())")
         let request = TaskRequest(name: name, taskID: taskID, command: commandInfo, image: image, cpus: cpus, memory: mem,
-                                  healthCheck: healthCmd.map { .object(["type": .string("COMMAND"), "command": .object(["value": .string($0)])]) },
+                                  healthCheck: try healthCheck(),
                                   killGracePeriod: killGracePeriod)
         let wait = try CoordinatorCommand.parseDuration(offerWait, option: "--offer-wait")
         let address = CoordinatorAddress(coordinator)

@@ -262,6 +262,47 @@ struct RunRootTests {
         #expect(Leftovers.find(rootfs: rootfs).isEmpty)
     }
 
+    /// A command run inside a running container, as a command health check is: the container's
+    /// namespaces, cgroup, user, environment and working directory, its output and exit status.
+    @Test func execRunsACommandInsideARunningContainer() throws {
+        let manager = try Cgroups.detect()
+        var config = ContainerConfiguration(rootfs: rootfs, command: ["/bin/sleep", "30"])
+        config.hostname = "inside"
+        config.user = "65534:65534"
+        config.env = ["GREETING=hi"]
+        config.workingDirectory = "/bin"
+        config.limits = CgroupLimits(memoryBytes: 64 << 20)
+        let container = Container(configuration: config, cgroups: manager)
+        try container.start()
+        defer { container.remove() }
+        let pid = try #require(container.pid)
+        func exec(_ script: String, timeout: Duration = .seconds(20)) throws -> ExecResult {
+            try ContainerExec.run(["/bin/sh", "-c", script], env: ["EXTRA=x"], container: container.id, configuration: config, pid: pid,
+                                  cgroups: manager, timeout: timeout)
+        }
+        let inside = try exec("""
+            echo $(hostname) $(cat /proc/1/comm) $(id -u) $GREETING $EXTRA $(pwd); \
+            [ "$(cat /proc/self/cgroup)" = "$(cat /proc/1/cgroup)" ] && echo same cgroups
+            """)
+        #expect(inside.status == .exited(0), "\(inside)")
+        #expect(inside.output == "inside sleep 65534 hi x /bin\nsame cgroups", "\(inside)")
+
+        let failing = try exec("echo bad >&2; exit 3")
+        #expect(failing.status == .exited(3))
+        #expect(failing.output == "bad")
+        #expect(!failing.succeeded)
+
+        // At the timeout the command and what it started are killed; the container goes on.
+        let start = ContinuousClock.now
+        let slow = try exec("sleep 20 & sleep 20", timeout: .milliseconds(500))
+        #expect(slow.timedOut && slow.status == nil, "\(slow)")
+        #expect(ContinuousClock.now - start < .seconds(5))
+        let cgroup = try #require(try manager.open(name: "berth-\(container.id)"))
+        let deadline = ContinuousClock.now + .seconds(5)
+        while try cgroup.processes() != [pid], ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(try cgroup.processes() == [pid], "only the container's own process is left")
+    }
+
     /// Starts `berth run`, waits until the command is running, sends `signal` to berth itself.
     func runAndSignal(_ command: [String], options: [String] = [], signal: Int32) throws -> CommandResult {
         let child = try SpawnedCommand([TestHost.berthBinary, "run", "--rootfs", rootfs] + options + ["--"] + command)

@@ -84,10 +84,21 @@ struct berth_child_error {
 // yields a struct berth_child_error on failure or EOF once the exec succeeded. Returns the pid or
 // -1 with errno set.
 pid_t berth_spawn(const struct berth_spawn_config *config, int *release_fd, int *error_fd, int *in_cgroup);
+// Runs config's command inside a running container: joins the cgroups behind cgroup_procs_fds
+// (open cgroup.procs files) and the namespaces of ns_fds (in order, mount last), makes root_fd (the
+// container process's /proc/PID/root) its root, then forks the
+// command there (config's ops run before its exec; clone_flags, stdio and the rest as in
+// berth_spawn). Returns the PID of the process in between, which exits with the command's status
+// (128+N for signal N; 125 when entering failed, with the step on *error_fd). *pid_fd yields the
+// command's PID (int32) once it was forked. -1 with errno set when nothing was started.
+pid_t berth_enter(const struct berth_spawn_config *config, const int *cgroup_procs_fds, size_t cgroup_count,
+                  const int *ns_fds, size_t ns_count, int root_fd, int *error_fd, int *pid_fd);
 // Sends the release byte; -1 with errno (EPIPE: the child is gone) without raising SIGPIPE.
 int berth_release(int fd);
 
 int berth_pidfd_open(pid_t pid);
+// pipe2(fds, O_CLOEXEC), which Glibc's module map leaves out: no other thread's fork inherits it.
+int berth_pipe_cloexec(int fds[2]);
 // statfs(2)'s f_type for path (Glibc's module map leaves out <sys/statfs.h>); -1 with errno on error.
 int berth_statfs_type(const char *path, long *type);
 // A close-on-exec signalfd for the signals in mask; read with berth_signalfd_read.

@@ -84,10 +84,11 @@ final class Cluster: @unchecked Sendable {
     /// Launches one task on the next offer; returns its ID.
     @discardableResult
     func launch(_ id: TaskID, command: CommandInfo?, resources: String = "cpus:0.1;mem:32", container: JSONValue? = nil,
-                killPolicy: KillPolicy? = nil) async throws -> TaskID {
+                killPolicy: KillPolicy? = nil, healthCheck: HealthCheck? = nil) async throws -> TaskID {
         let offer = try await scheduler.nextOffer()
-        let task = TaskInfo(name: id.value, taskID: id, agentID: offer.agentID, resources: try Resources.parse(resources),
+        var task = TaskInfo(name: id.value, taskID: id, agentID: offer.agentID, resources: try Resources.parse(resources),
                             command: command, container: container, killPolicy: killPolicy)
+        task.healthCheck = healthCheck
         // No refusal of the rest of the offer: the next launch of the test gets it at once.
         try await scheduler.calls.launch([task], on: [offer.id], refuseSeconds: 0)
         return id
