@@ -13,7 +13,7 @@ host_skip=CgroupV2VMTests
 [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] || host_skip="$host_skip|CgroupV2KernelTests"
 # The image and agent end-to-end tests start containers too; each on its own, so that the
 # host-wide leftover checks only ever see their own suite's containers.
-agent_suites="AgentEndToEndTests|HealthCheckEndToEndTests|BerthUpTests|PartitionTests"
+agent_suites="AgentEndToEndTests|HealthCheckEndToEndTests|BerthUpTests|PartitionTests|TaskLogsEndToEndTests"
 swift test --skip-build --skip "$host_skip|ImageCommandTests|$agent_suites"
 swift test --skip-build --filter ImageCommandTests
 for suite in ${agent_suites//|/ }; do swift test --skip-build --filter "$suite"; done

@@ -9,6 +9,12 @@ extension Agent {
     /// Returns when cancelled.
     func connectionLoop() async {
         var delay = configuration.reconnectInterval
+        // The HTTP endpoint binds in parallel; waiting briefly lets the first REGISTER carry its
+        // address (a later one is advertised by registering again, see `listening`).
+        let deadline = ContinuousClock.now + .seconds(2)
+        while httpAddress == nil, ContinuousClock.now < deadline {
+            do { try await Task.sleep(for: .milliseconds(10)) } catch { return }
+        }
         while !Task.isCancelled {
             let session = Task { try await self.session() }
             currentSession = session
@@ -66,7 +72,20 @@ extension Agent {
     private func registerCall() -> AgentCall {
         AgentCall(type: .register, agentID: agentID, register: .init(
             hostname: configuration.hostname, resources: configuration.resources, attributes: configuration.attributes,
-            tasks: knownTasks(), version: BerthVersion.current))
+            tasks: knownTasks(), version: BerthVersion.current, ip: httpAddress?.ip, port: httpAddress?.port))
+    }
+
+    /// The HTTP endpoint listens on `host:port`. A wildcard host is advertised as this host's
+    /// first non-loopback IPv4 address, as the coordinator does for itself.
+    func listening(host: String, port: Int) {
+        let wildcard = ["", "0.0.0.0", "::", "[::]"].contains(host)
+        let ip = wildcard ? Host.current().addresses.first { !$0.contains(":") && !$0.hasPrefix("127.") } ?? "127.0.0.1" : host
+        let late = httpAddress == nil && streamID != nil
+        httpAddress = (ip, port)
+        if late {
+            logger.info("registering again to advertise the HTTP endpoint \(ip):\(port)")
+            currentSession?.cancel()
+        }
     }
 
     private func didRegister(_ event: AgentEvent.Registered, streamID: String) throws {

@@ -37,6 +37,7 @@ extension Agent {
         } catch {
             return end(key, .error, message: "\(error)", reason: .taskInvalid, source: .agent)
         }
+        if case .image(let name) = plan.root { tasks[key]?.image = name }
         report(key, .starting, message: startingMessage(plan))
         let containerID = Container.newID()
         var prepared: PreparedRoot?
@@ -196,7 +197,7 @@ extension Agent {
         let configuration = try plan.containerConfiguration(rootfs: root.path, image: root.image, sandbox: sandbox,
                                                             stdio: [null >= 0 ? null : nil, stdout, stderr], hostname: self.configuration.hostname)
         let driver = self.driver
-        return try await launchSlots.run { try driver.start(id: containerID, configuration: configuration) }
+        return try await launchSlots.run { try driver.start(id: containerID, configuration: configuration, sandbox: sandbox) }
     }
 
     private static func openLog(_ path: String) throws -> Int32 {

@@ -5,6 +5,7 @@ import BerthImage
 import BerthProtocol
 import BerthRuntime
 import Foundation
+import Glibc
 import Logging
 
 /// The agent: the tasks it runs and their status update streams. One actor owns that state;
@@ -31,6 +32,8 @@ public actor Agent {
     var counters = AgentCounters()
     /// LAUNCH_GROUPs with a task still here, by group ID.
     var launchGroups: [String: LaunchGroup] = [:]
+    /// Where the agent's HTTP endpoint is reached, once it listens: advertised in REGISTER.
+    var httpAddress: (ip: String, port: Int)?
 
     struct TaskKey: Hashable, Sendable, CustomStringConvertible {
         var framework: FrameworkID
@@ -60,6 +63,8 @@ public actor Agent {
         /// When the head of `checkpoint.pending` is (re)sent next, and the wait after that.
         var due: ContinuousClock.Instant?
         var retry: Duration
+        /// The image the task runs from, while it launches: kept from image garbage collection.
+        var image: String?
     }
 
     public init(configuration: AgentConfiguration, logger: Logger, httpClient: HTTPClient = .shared) throws {
@@ -70,7 +75,8 @@ public actor Agent {
         images = try LocalImages(home: configuration.home, logger: logger)
         cgroups = try Cgroups.detect(logger: logger)
         if let supervision = configuration.supervision {
-            driver = SupervisedDriver(supervision: supervision, directory: store.root + "/containers", cgroups: cgroups, logger: logger)
+            driver = SupervisedDriver(supervision: supervision, directory: store.root + "/containers", cgroups: cgroups,
+                                      logRotation: configuration.logRotation, logger: logger)
         } else {
             driver = InProcessDriver(cgroups: cgroups, logger: logger)
         }
@@ -78,6 +84,9 @@ public actor Agent {
         transport = CoordinatorTransport(coordinator: configuration.coordinator, http: httpClient)
         agentID = try store.loadAgentID()
     }
+
+    /// Mesos' files API over this agent's sandboxes.
+    nonisolated var sandboxFiles: SandboxFiles { SandboxFiles(root: store.sandboxesDirectory) }
 
     /// Which cgroup layout the containers get, for logs and status output.
     public nonisolated var cgroupSummary: String { cgroups.summary }
@@ -165,6 +174,8 @@ public actor Agent {
             tasks[key] = nil
             store.remove(framework: key.framework, task: key.task)
             forgetGroupIfDone(task.checkpoint.group)
+            // Its sandbox's garbage collection delay counts from now.
+            utimes(store.sandbox(framework: key.framework, task: key.task), nil)
             return
         }
         tasks[key] = task

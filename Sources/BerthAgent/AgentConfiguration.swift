@@ -24,6 +24,11 @@ public struct AgentConfiguration: Sendable {
     public var insecureRegistries: Set<String> = []
     /// Launches doing their blocking steps (rootfs, container start) at once; more wait their turn.
     public var concurrentLaunches = ProcessInfo.processInfo.activeProcessorCount * 8
+    /// Rotation of each task's `stdout` and `stderr` by size (Mesos' LogrotateContainerLogger):
+    /// done by the container's supervisor, so only with `supervision`. Nil: files grow unbounded.
+    public var logRotation: LogRotation? = LogRotation()
+    /// Garbage collection of finished sandboxes and unused images (docs/agent.md).
+    public var garbageCollection = GarbageCollection()
     /// SIGTERM to SIGKILL when a KILL gives no kill policy (Mesos: 3 s).
     public var defaultGracePeriod: Duration = .seconds(3)
     /// First resend of an unacknowledged status update; doubles up to `statusRetryMaximum`
@@ -41,8 +46,52 @@ public struct AgentConfiguration: Sendable {
         self.resources = resources
     }
 
+    public struct LogRotation: Sendable, Equatable {
+        /// A file reaching this many bytes is renamed `.1` and a new one started (Mesos'
+        /// `max_stdout_size`: 10 MB).
+        public var maxSize: Int64 = 10 << 20
+        /// How many rotated files to keep (`stdout.1` ... `stdout.N`); 0 starts the file over.
+        public var keep: Int = 3
+        public init(maxSize: Int64 = 10 << 20, keep: Int = 3) {
+            self.maxSize = maxSize
+            self.keep = keep
+        }
+    }
+
+    public struct GarbageCollection: Sendable {
+        /// How long a forgotten task's sandbox is kept, at most (Mesos' `--gc_delay`: 1 week);
+        /// shortened as the disk fills (`SandboxCollector.maximumAge`).
+        public var sandboxDelay: Duration = .seconds(7 * 24 * 3600)
+        /// The disk fraction kept free on top of the usage when shortening (Mesos'
+        /// `--gc_disk_headroom`: 0.1).
+        public var diskHeadroom: Double = 0.1
+        /// How often the disk is checked and collection runs (Mesos' `--disk_watch_interval`: 1 min).
+        public var interval: Duration = .seconds(60)
+        /// Images not used by any container for this long are removed (nil: never by age).
+        public var imageUnusedFor: Duration? = .seconds(7 * 24 * 3600)
+        /// Under this fraction of free disk, least recently used images are removed (nil: never).
+        public var imageMinimumFree: Double? = 0.1
+        public init() {}
+    }
+
     /// The agent's own state: `<home>/agent`.
     public var stateDirectory: String { home.root + "/agent" }
+
+    /// `--log-max-size 10M`: bytes, with an optional K, M or G (powers of 1024).
+    public static func parseSize(_ text: String, option: String) throws -> Int64 {
+        let units: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        var number = text.uppercased()
+        if number.hasSuffix("B") && number.count > 1 && units[number[number.index(number.endIndex, offsetBy: -2)]] != nil { number.removeLast() }
+        var factor: Int64 = 1
+        if let last = number.last, let unit = units[last] {
+            factor = unit
+            number.removeLast()
+        }
+        guard let value = Int64(number), value > 0, value <= Int64.max / factor else {
+            throw BerthError(.invalidArgument, "\(option) \(text): expected a size such as 10M, 512K or 1G")
+        }
+        return value * factor
+    }
 
     /// `--attributes "rack:a;zone:1"`: text attributes, as Mesos' agent flag takes them.
     public static func parseAttributes(_ text: String) throws -> [Attribute] {

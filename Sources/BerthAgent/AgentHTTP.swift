@@ -1,4 +1,5 @@
 import BerthCore
+import Glibc
 import BerthProtocol
 import Foundation
 import Hummingbird
@@ -7,11 +8,13 @@ import NIOCore
 import ServiceLifecycle
 
 /// `--listen`: the agent's own HTTP endpoint: `GET /health`, `GET /state`,
-/// `GET /monitor/statistics` (per-container usage from the cgroups, Mesos' shape) and
-/// `GET /metrics` (Prometheus) with `GET /metrics/snapshot` (Mesos' JSON).
+/// `GET /monitor/statistics` (per-container usage from the cgroups, Mesos' shape),
+/// `GET /metrics` (Prometheus) with `GET /metrics/snapshot` (Mesos' JSON), and Mesos' files API
+/// over the task sandboxes (`GET /files/read`, `GET /files/browse`).
 public enum AgentHTTP {
     public static func router(agent: Agent) -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: ErrorMiddleware())
         router.get("/health") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain"], body: ResponseBody(byteBuffer: ByteBuffer(string: "ok\n")))
         }
@@ -34,7 +37,67 @@ public enum AgentHTTP {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
         }
+        // Mesos: {"data": "...", "offset": N}; offset=-1 answers the file's size as the offset.
+        router.get("/files/read") { request, _ in
+            let query = request.uri.queryParameters
+            let path = try requiredPath(query.get("path"))
+            let offset = try integer(query.get("offset"), name: "offset") ?? 0
+            let length = try integer(query.get("length"), name: "length")
+            let files = agent.sandboxFiles
+            let chunk = try await BlockingWork.run { try files.read(path: path, offset: offset, length: length) }
+            return try json(chunk)
+        }
+        router.get("/files/browse") { request, _ in
+            let path = try requiredPath(request.uri.queryParameters.get("path"))
+            let files = agent.sandboxFiles
+            return try json(try await BlockingWork.run { try files.browse(path: path) })
+        }
         return router
+    }
+
+    private static func json(_ value: some Encodable) throws -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: try MesosJSON.encode(value))))
+    }
+
+    private static func requiredPath(_ value: String?) throws -> String {
+        guard let value, !value.isEmpty else {
+            throw BerthError(.invalidArgument, "missing ?path=: give a task's sandbox directory (GET /state) or a file in it")
+        }
+        return value
+    }
+
+    private static func integer(_ value: String?, name: String) throws -> Int? {
+        guard let value else { return nil }
+        guard let number = Int(value) else { throw BerthError(.invalidArgument, "\(name)=\(value) is not a whole number") }
+        return number
+    }
+
+    /// The one place errors become statuses: the message as plain text, for a person to act on.
+    struct ErrorMiddleware: RouterMiddleware {
+        typealias Context = BasicRequestContext
+
+        func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+            do {
+                return try await next(request, context)
+            } catch let error as BerthError {
+                return plain(status(for: error.code), error.message)
+            } catch let error as SystemError {
+                return plain(error.errno == EACCES || error.errno == ELOOP ? .forbidden : .internalServerError, "\(error)")
+            }
+        }
+
+        private func status(for code: BerthError.Code) -> HTTPResponse.Status {
+            switch code {
+            case .invalidArgument: .badRequest
+            case .notFound: .notFound
+            case .forbiddenPath: .forbidden
+            default: .internalServerError
+            }
+        }
+
+        private func plain(_ status: HTTPResponse.Status, _ message: String) -> Response {
+            Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: message + "\n")))
+        }
     }
 
     /// The HTTP server as a service; `onListening` gets the bound port (useful with port 0).
@@ -42,7 +105,11 @@ public enum AgentHTTP {
                               onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some Service {
         Application(router: router(agent: agent),
                     configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "berth-agent"),
-                    onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
+                    onServerRunning: { channel in
+                        let bound = channel.localAddress?.port ?? port
+                        await agent.listening(host: host, port: bound)
+                        await onListening(bound)
+                    },
                     logger: logger)
     }
 }
@@ -59,11 +126,23 @@ public struct AgentStateDocument: Codable, Sendable {
         public var healthy: Bool?
         /// Health checks failed in a row now (with a health check).
         public var healthCheckFailures: Int?
+        /// The task's sandbox (Mesos gives each executor's `directory`): read it through /files.
+        public var directory: String
 
         enum CodingKeys: String, CodingKey {
             case frameworkID = "framework_id", taskID = "task_id", state, containerID = "container_id"
-            case unacknowledgedUpdates = "unacknowledged_updates", healthy, healthCheckFailures = "health_check_failures"
+            case unacknowledgedUpdates = "unacknowledged_updates", healthy, healthCheckFailures = "health_check_failures", directory
         }
+    }
+
+    /// The sandbox of a task the agent has forgotten (ended, its last update acknowledged),
+    /// kept until garbage collection removes it.
+    public struct Sandbox: Codable, Sendable {
+        public var frameworkID: FrameworkID
+        public var taskID: TaskID
+        public var directory: String
+
+        enum CodingKeys: String, CodingKey { case frameworkID = "framework_id", taskID = "task_id", directory }
     }
 
     public var id: AgentID?
@@ -75,6 +154,11 @@ public struct AgentStateDocument: Codable, Sendable {
     public var attributes: [Attribute]
     public var version: String
     public var tasks: [Task]
+    public var completedSandboxes: [Sandbox]
+
+    enum CodingKeys: String, CodingKey {
+        case id, hostname, coordinator, registered, cgroups, resources, attributes, version, tasks, completedSandboxes = "completed_sandboxes"
+    }
 }
 
 extension Agent {
@@ -82,10 +166,15 @@ extension Agent {
         let entries = tasks.map { key, task in
             AgentStateDocument.Task(frameworkID: key.framework, taskID: key.task, state: task.checkpoint.latest.state,
                                     containerID: task.checkpoint.containerID, unacknowledgedUpdates: task.checkpoint.pending.count,
-                                    healthy: task.checkpoint.health?.healthy, healthCheckFailures: task.checkpoint.health?.consecutiveFailures)
+                                    healthy: task.checkpoint.health?.healthy, healthCheckFailures: task.checkpoint.health?.consecutiveFailures,
+                                    directory: store.sandbox(framework: key.framework, task: key.task))
+        }
+        let completed = store.sandboxes().filter { tasks[TaskKey(framework: $0.framework, task: $0.task)] == nil }.map {
+            AgentStateDocument.Sandbox(frameworkID: $0.framework, taskID: $0.task, directory: $0.directory)
         }
         return AgentStateDocument(id: agentID, hostname: configuration.hostname, coordinator: configuration.coordinator, registered: streamID != nil,
                                   cgroups: cgroupSummary, resources: configuration.resources, attributes: configuration.attributes,
-                                  version: BerthVersion.current, tasks: entries.sorted { ($0.frameworkID.value, $0.taskID) < ($1.frameworkID.value, $1.taskID) })
+                                  version: BerthVersion.current, tasks: entries.sorted { ($0.frameworkID.value, $0.taskID) < ($1.frameworkID.value, $1.taskID) },
+                                  completedSandboxes: completed.sorted { ($0.frameworkID.value, $0.taskID) < ($1.frameworkID.value, $1.taskID) })
     }
 }

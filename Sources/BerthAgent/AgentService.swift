@@ -2,7 +2,7 @@ import Logging
 import ServiceLifecycle
 
 /// The agent as one long-running service: recovery of the previous run's checkpoints, then the
-/// coordinator connection and the status update retrier side by side. On graceful shutdown the
+/// coordinator connection, the status update retrier and garbage collection side by side. On graceful shutdown the
 /// loops stop; supervised containers go on (the next start adopts them), others are killed and
 /// their last updates kept on disk.
 public struct AgentService: Service {
@@ -16,6 +16,7 @@ public struct AgentService: Service {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await agent.connectionLoop() }
                 group.addTask { await agent.retryLoop() }
+                group.addTask { await agent.garbageCollectionLoop() }
                 await group.waitForAll()
             }
         }

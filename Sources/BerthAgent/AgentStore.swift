@@ -56,6 +56,36 @@ struct AgentStore: Sendable {
         "\(root)/sandboxes/\(Self.component(framework.value))/\(Self.component(task.value))"
     }
 
+    var sandboxesDirectory: String { root + "/sandboxes" }
+
+    /// Every sandbox on disk, with the IDs its path encodes.
+    func sandboxes() -> [(framework: FrameworkID, task: TaskID, directory: String)] {
+        let fm = FileManager.default
+        var found: [(framework: FrameworkID, task: TaskID, directory: String)] = []
+        for framework in (try? fm.contentsOfDirectory(atPath: sandboxesDirectory)) ?? [] {
+            guard let frameworkID = Self.decode(framework) else { continue }
+            for task in (try? fm.contentsOfDirectory(atPath: "\(sandboxesDirectory)/\(framework)")) ?? [] {
+                guard let taskID = Self.decode(task) else { continue }
+                found.append((FrameworkID(frameworkID), TaskID(taskID), "\(sandboxesDirectory)/\(framework)/\(task)"))
+            }
+        }
+        return found
+    }
+
+    /// The inverse of `component`; nil for a name it cannot have made.
+    static func decode(_ component: String) -> String? {
+        if component == "%" { return "" }
+        var bytes: [UInt8] = []
+        var utf8 = component.utf8[...]
+        while let byte = utf8.popFirst() {
+            guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
+            guard utf8.count >= 2, let value = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(value)
+            utf8 = utf8.dropFirst(2)
+        }
+        return String(bytes: bytes, encoding: .utf8)
+    }
+
     private func checkpointFile(framework: FrameworkID, task: TaskID) -> String {
         "\(tasksDirectory)/\(Self.component(framework.value))/\(Self.component(task.value)).json"
     }

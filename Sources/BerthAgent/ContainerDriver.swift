@@ -12,7 +12,8 @@ import Synchronization
 /// containers outlive the agent and `adopt` finds them again after a restart.
 protocol ContainerDriver: Sendable {
     /// Creates the cgroup and starts the command; returns once it has been exec'd. Blocking.
-    func start(id: String, configuration: ContainerConfiguration) throws -> any TaskContainer
+    /// `sandbox` holds the `stdout` and `stderr` the configuration's stdio are open on.
+    func start(id: String, configuration: ContainerConfiguration, sandbox: String) throws -> any TaskContainer
     /// A container of a previous run of the agent, still running or with its exit recorded;
     /// nil when it is lost.
     func adopt(id: String, memoryLimit: Int64?) -> (any TaskContainer)?
@@ -36,12 +37,14 @@ protocol TaskContainer: AnyObject, Sendable {
     func exec(_ argv: [String], env: [String], timeout: Duration) throws -> ExecResult
 }
 
-/// Containers as children of the agent process, started with BerthRuntime's `Container`.
+/// Containers as children of the agent process, started with BerthRuntime's `Container`. Their
+/// stdio are the sandbox files themselves: no rotation (copying every task's output through the
+/// agent would put the agent in the path of each write and lose output when it stops).
 struct InProcessDriver: ContainerDriver {
     let cgroups: any CgroupManager
     let logger: Logger
 
-    func start(id: String, configuration: ContainerConfiguration) throws -> any TaskContainer {
+    func start(id: String, configuration: ContainerConfiguration, sandbox: String) throws -> any TaskContainer {
         let container = Container(id: id, configuration: configuration, cgroups: cgroups, logger: logger)
         try container.start()
         return InProcessContainer(container, cgroups: cgroups)

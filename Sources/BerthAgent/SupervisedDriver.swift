@@ -31,7 +31,8 @@ public struct Supervision: Sendable {
 }
 
 /// What the helper needs to start one container, as JSON in its supervisor's directory. Only
-/// what the agent sets is carried; stdio is inherited from the supervisor (the sandbox files).
+/// what the agent sets is carried; stdio is inherited from the supervisor (the sandbox files, or
+/// the pipes it copies into them with rotation).
 public struct SupervisedLaunch: Codable, Sendable {
     public struct Mount: Codable, Sendable {
         var source: String
@@ -116,15 +117,17 @@ struct SupervisedDriver: ContainerDriver {
     let supervision: Supervision
     let directory: String
     let cgroups: any CgroupManager
+    /// Done by the supervisor, which copies the container's output from pipes into the sandbox.
+    let logRotation: AgentConfiguration.LogRotation?
     let logger: Logger
 
     var containersOutliveAgent: Bool { true }
 
-    func start(id: String, configuration: ContainerConfiguration) throws -> any TaskContainer {
+    func start(id: String, configuration: ContainerConfiguration, sandbox: String) throws -> any TaskContainer {
         let dir = "\(directory)/\(id)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try AgentStore.writeDurably(try JSONEncoder().encode(SupervisedLaunch(id: id, configuration: configuration)), to: SupervisedLaunch.file(in: dir))
-        let pid = try spawnSupervisor(directory: dir, stdio: configuration.stdio)
+        let pid = try spawnSupervisor(directory: dir, stdio: configuration.stdio, sandbox: sandbox)
         let startTime = Pidfd.startTime(of: pid) ?? 0
         try AgentStore.writeDurably(Data("\(pid) \(startTime)\n".utf8), to: dir + "/supervisor")
         // Started when the helper has written the PID; failed when the supervisor exits first.
@@ -162,8 +165,9 @@ struct SupervisedDriver: ContainerDriver {
     }
 
     /// posix_spawn: no Swift code runs in the child (the supervisor starts its own session).
-    /// Default signal handling, the task's sandbox files as stdout and stderr.
-    private func spawnSupervisor(directory: String, stdio: [Int32?]) throws -> Int32 {
+    /// Default signal handling, the task's sandbox files as stdout and stderr (with rotation the
+    /// container gets pipes instead; the supervisor's own messages still go to these).
+    private func spawnSupervisor(directory: String, stdio: [Int32?], sandbox: String) throws -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -182,7 +186,8 @@ struct SupervisedDriver: ContainerDriver {
         for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let arguments = [supervision.supervisor, directory] + supervision.helper + [directory]
+        let logs = logRotation.map { ["--logs", sandbox, String($0.maxSize), String($0.keep)] } ?? []
+        let arguments = [supervision.supervisor] + logs + [directory] + supervision.helper + [directory]
         var argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0

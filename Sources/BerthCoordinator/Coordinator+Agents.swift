@@ -19,6 +19,8 @@ extension Coordinator {
         let previous = agents[id]
         var agent = AgentRecord(id: id, hostname: register.hostname, total: register.resources, attributes: register.attributes ?? [],
                                 lastSeen: now, reachable: true, channel: nil)
+        agent.ip = register.ip
+        agent.port = register.port
         let reconciliation = reconcile(agent: id, reported: register.tasks ?? [], wasReachable: previous?.reachable ?? true)
         if previous.map(storedAgent) != storedAgent(agent) { try store?.save(storedAgent(agent)) }
         try store?.save(reconciliation.changed.map(storedTask))

@@ -15,6 +15,10 @@ struct EventChannel<Element: Sendable>: Sendable {
 struct AgentRecord {
     let id: AgentID
     var hostname: String
+    /// The agent's HTTP endpoint as it advertised it in REGISTER (not stored: it registers again
+    /// after a coordinator restart).
+    var ip: String? = nil
+    var port: Int? = nil
     var total: Resources
     var attributes: [Attribute]
     var lastSeen: Timestamp

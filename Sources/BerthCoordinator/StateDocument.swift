@@ -22,13 +22,27 @@ public struct StateDocument: Codable, Sendable {
     public struct AgentState: Codable, Sendable {
         public var id: String
         public var hostname: String
+        /// Mesos' `slave(1)@IP:PORT`: where the agent's HTTP endpoint is (absent when it serves none).
+        public var pid: String?
+        public var port: Int?
         public var active: Bool
         public var resources: [String: JSONValue]
         public var usedResources: [String: JSONValue]
         public var attributes: [String: String]
 
         enum CodingKeys: String, CodingKey {
-            case id, hostname, active, resources, usedResources = "used_resources", attributes
+            case id, hostname, pid, port, active, resources, usedResources = "used_resources", attributes
+        }
+
+        /// `http://IP:PORT` of the agent, from its pid.
+        public var url: String? {
+            guard let pid, let at = pid.firstIndex(of: "@") else { return nil }
+            let address = pid[pid.index(after: at)...]
+            // An IPv6 address needs brackets in a URL.
+            if address.filter({ $0 == ":" }).count > 1, let colon = address.lastIndex(of: ":") {
+                return "http://[\(address[..<colon])]\(address[colon...])"
+            }
+            return "http://\(address)"
         }
     }
 
@@ -87,7 +101,8 @@ extension Coordinator {
         var used: [AgentID: Resources] = [:]
         for task in tasks.values where !task.status.state.isTerminal { used[task.agent, default: Resources()] += task.info.resources }
         let agentStates = agents.values.sorted { $0.id < $1.id }.map { agent in
-            StateDocument.AgentState(id: agent.id.value, hostname: agent.hostname, active: agent.reachable,
+            StateDocument.AgentState(id: agent.id.value, hostname: agent.hostname,
+                                     pid: agent.port.map { "slave(1)@\(agent.ip ?? agent.hostname):\($0)" }, port: agent.port, active: agent.reachable,
                                      resources: StateDocument.flat(agent.total), usedResources: StateDocument.flat(used[agent.id] ?? Resources()),
                                      attributes: Dictionary(agent.attributes.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first }))
         }

@@ -46,9 +46,11 @@ public struct ImagePrunePolicy: Sendable {
 }
 
 extension LocalImages {
-    /// Removes the images the policy picks, then everything only they referenced.
-    public func prune(_ policy: ImagePrunePolicy, now: Date = Date()) throws -> ([ImageRecord], CollectionReport) {
-        let chosen = policy.select(try records.all(), inUse: try ContainerRootfs.imagesInUse(home: home), now: now, disk: diskUsage())
+    /// Removes the images the policy picks, then everything only they referenced. `alsoInUse`
+    /// names images that have no container yet but are about to (an agent's launching tasks).
+    public func prune(_ policy: ImagePrunePolicy, now: Date = Date(), alsoInUse: Set<String> = []) throws -> ([ImageRecord], CollectionReport) {
+        let inUse = try ContainerRootfs.imagesInUse(home: home).union(alsoInUse)
+        let chosen = policy.select(try records.all(), inUse: inUse, now: now, disk: diskUsage())
         guard !chosen.isEmpty else { return ([], try collectGarbage()) }
         return try remove(chosen.map(\.name))
     }

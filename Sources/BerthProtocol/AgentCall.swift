@@ -58,13 +58,20 @@ public struct AgentCall: Hashable, Sendable, Codable {
         /// Tasks the agent runs (after a restart of either side), with their latest status.
         public var tasks: [RunningTask]?
         public var version: String?
+        /// The agent's HTTP endpoint (`/state`, `/files`), as Mesos' AgentInfo has `port`; `ip`
+        /// is the address it is reached at. Absent when the agent serves no HTTP.
+        public var ip: String?
+        public var port: Int?
 
-        public init(hostname: String, resources: Resources, attributes: [Attribute] = [], tasks: [RunningTask] = [], version: String? = nil) {
+        public init(hostname: String, resources: Resources, attributes: [Attribute] = [], tasks: [RunningTask] = [], version: String? = nil,
+                    ip: String? = nil, port: Int? = nil) {
             self.hostname = hostname
             self.resources = resources
             self.attributes = attributes
             self.tasks = tasks
             self.version = version
+            self.ip = ip
+            self.port = port
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BerthAgent
 import BerthCore
+import BerthImage
 import BerthProtocol
 import Foundation
 import Logging
@@ -54,11 +55,15 @@ struct AgentRun: ParsableCommand {
     @Option(help: ArgumentHelp("A registry to pull from over plain HTTP (repeatable).", valueName: "host:port"))
     var insecureRegistry: [String] = []
 
+    @OptionGroup var housekeeping: AgentHousekeepingOptions
+
     @Option(help: "swift-log level on stderr (also BERTH_LOG_LEVEL).")
     var logLevel: String?
 
     func validate() throws {
         guard geteuid() == 0 else { throw ValidationError("berth agent needs root: it creates namespaces, mounts and cgroups") }
+        var check = AgentConfiguration(coordinator: "", home: BerthHome(root: "/"), hostname: "", resources: Resources())
+        try housekeeping.apply(to: &check)
         if defaultImage != nil, defaultRootfs != nil { throw ValidationError("give --default-image or --default-rootfs, not both") }
         _ = try Self.coordinatorURL(coordinator)
         _ = try CoordinatorCommand.parseListen(listen)
@@ -81,9 +86,10 @@ struct AgentRun: ParsableCommand {
             free(resolved)
         }
         configuration.insecureRegistries = Set(insecureRegistry)
+        try housekeeping.apply(to: &configuration)
         configuration.supervision = Supervision.besideExecutable()
         if configuration.supervision == nil {
-            logger.warning("berth-supervise is not beside this berth binary: containers are children of the agent and stop with it")
+            logger.warning("berth-supervise is not beside this berth binary: containers are children of the agent and stop with it, and their stdout/stderr are not rotated")
         }
         let agent = try Agent(configuration: configuration, logger: logger)
         logger.info("agent starting", metadata: ["coordinator": "\(configuration.coordinator)", "resources": "\(configuration.resources)",
@@ -107,5 +113,44 @@ struct AgentRun: ParsableCommand {
             throw ValidationError("--coordinator \(text): expected HOST:PORT, e.g. 127.0.0.1:5050")
         }
         return "http://\(text)"
+    }
+}
+
+/// Log rotation and garbage collection of an agent, shared by `berth agent` and `berth up`.
+struct AgentHousekeepingOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Rotate a task's stdout and stderr at this size, e.g. 10M (needs berth-supervise).", valueName: "size"))
+    var logMaxSize = "10M"
+
+    @Option(help: ArgumentHelp("How many rotated files to keep per stream (stdout.1 ... stdout.N); 0 starts the file over.", valueName: "n"))
+    var logKeep = 3
+
+    @Option(help: ArgumentHelp("Keep an ended task's sandbox this long at most (shortened as the disk fills), e.g. 7d or 1h.", valueName: "duration"))
+    var gcDelay = "7d"
+
+    @Option(help: ArgumentHelp("How often to check the disk and collect sandboxes and images.", valueName: "duration"))
+    var diskWatchInterval = "1m"
+
+    @Option(help: ArgumentHelp("Remove images no container used for this long, e.g. 7d (default: never by age).", valueName: "duration"))
+    var imageGcUnusedFor: String?
+
+    @Option(help: ArgumentHelp("Remove least recently used images while less than this much of the disk is free, e.g. 10% (default: never).", valueName: "percent"))
+    var imageGcMinFree: String?
+
+    func apply(to configuration: inout AgentConfiguration) throws {
+        guard logKeep >= 0 else { throw ValidationError("--log-keep \(logKeep): give a number of files from 0") }
+        do {
+            configuration.logRotation = .init(maxSize: try AgentConfiguration.parseSize(logMaxSize, option: "--log-max-size"), keep: logKeep)
+        } catch let error as BerthError {
+            throw ValidationError(error.message)
+        }
+        configuration.garbageCollection.sandboxDelay = try CoordinatorCommand.parseDuration(gcDelay, option: "--gc-delay")
+        configuration.garbageCollection.interval = try CoordinatorCommand.parseDuration(diskWatchInterval, option: "--disk-watch-interval")
+        configuration.garbageCollection.imageUnusedFor = try imageGcUnusedFor.map { try CoordinatorCommand.parseDuration($0, option: "--image-gc-unused-for") }
+        configuration.garbageCollection.imageMinimumFree = try imageGcMinFree.map { text in
+            guard let number = Double(text.hasSuffix("%") ? String(text.dropLast()) : text), number > 0, number < 100 else {
+                throw ValidationError("--image-gc-min-free \(text): expected a percentage of the disk between 0 and 100, e.g. 10%")
+            }
+            return number / 100
+        }
     }
 }

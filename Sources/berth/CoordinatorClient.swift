@@ -15,10 +15,28 @@ struct CoordinatorOptions: ParsableArguments {
 
     var baseURL: String { CoordinatorAddress(coordinator).url }
 
+    /// `GET /state`, decoded, and its raw bytes (see `CoordinatorAddress.state()`).
+    func state() throws -> (document: StateDocument, raw: Data) {
+        try CoordinatorAddress(coordinator).state()
+    }
+
+    /// `value` as indented JSON on stdout, for --json.
+    func printJSON(_ value: some Encodable) throws {
+        let encoder = MesosJSON.encoder()
+        encoder.outputFormatting.insert(.prettyPrinted)
+        FileHandle.standardOutput.write(try encoder.encode(value) + Data("\n".utf8))
+    }
+
+    static func oneLine(_ error: any Error) -> String {
+        String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " ")
+    }
+}
+
+extension CoordinatorAddress {
     /// `GET /state`, decoded, and its raw bytes. Any failure to get it is said in one line on
     /// stderr and ends the command with status 1.
     func state() throws -> (document: StateDocument, raw: Data) {
-        let url = baseURL + "/state"
+        let url = self.url + "/state"
         let raw: Data
         do {
             raw = try Blocking.run {
@@ -47,28 +65,18 @@ struct CoordinatorOptions: ParsableArguments {
             throw ExitStatusError(code: 1)
         } catch {
             // NIO's description of a refused connection is long; the cause is what matters.
-            let reason = Self.oneLine(error).contains("Connection refused") ? "connection refused" : Self.oneLine(error)
-            Terminal.error("cannot reach the coordinator at \(baseURL): \(reason); start one with `berth coordinator`, or point --coordinator (or BERTH_COORDINATOR) at it")
+            let reason = CoordinatorOptions.oneLine(error).contains("Connection refused") ? "connection refused" : CoordinatorOptions.oneLine(error)
+            Terminal.error("cannot reach the coordinator at \(self.url): \(reason); start one with `berth coordinator`, or point --coordinator (or BERTH_COORDINATOR) at it")
             throw ExitStatusError(code: 1)
         }
         do {
             return (try MesosJSON.decode(StateDocument.self, from: raw, what: "GET /state answer"), raw)
         } catch {
-            Terminal.error("\(url) did not answer with a coordinator's state: \(Self.oneLine(error))")
+            Terminal.error("\(url) did not answer with a coordinator's state: \(CoordinatorOptions.oneLine(error))")
             throw ExitStatusError(code: 1)
         }
     }
 
-    /// `value` as indented JSON on stdout, for --json.
-    func printJSON(_ value: some Encodable) throws {
-        let encoder = MesosJSON.encoder()
-        encoder.outputFormatting.insert(.prettyPrinted)
-        FileHandle.standardOutput.write(try encoder.encode(value) + Data("\n".utf8))
-    }
-
-    private static func oneLine(_ error: any Error) -> String {
-        String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " ")
-    }
 }
 
 private struct CoordinatorUnavailable: Error {

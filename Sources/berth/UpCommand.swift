@@ -40,6 +40,8 @@ struct UpCommand: ParsableCommand {
     @Option(name: .customLong("import"), help: ArgumentHelp("An image to import first: PATH or NAME=PATH, an OCI layout or a docker save tar (repeatable).", valueName: "image"))
     var imports: [String] = []
 
+    @OptionGroup var housekeeping: AgentHousekeepingOptions
+
     @Option(help: "swift-log level on stderr (also BERTH_LOG_LEVEL).")
     var logLevel: String?
 
@@ -47,6 +49,8 @@ struct UpCommand: ParsableCommand {
         guard geteuid() == 0 else { throw ValidationError("berth up needs root: its agent creates namespaces, mounts and cgroups") }
         _ = try CoordinatorCommand.parseListen(listen)
         _ = try CoordinatorCommand.parseListen(agentListen)
+        var check = AgentConfiguration(coordinator: "", home: BerthHome(root: "/"), hostname: "", resources: Resources())
+        try housekeeping.apply(to: &check)
     }
 
     func run() throws {
@@ -71,6 +75,9 @@ struct UpCommand: ParsableCommand {
         let hostname = ProcessInfo.processInfo.hostName
         let coordinatorSettings = coordinatorConfiguration
         let defaultImage = defaultImage
+        var settings = AgentConfiguration(coordinator: "", home: home, hostname: hostname, resources: resources)
+        try housekeeping.apply(to: &settings)
+        let (logRotation, garbageCollection) = (settings.logRotation, settings.garbageCollection)
         try Blocking.run {
             let coordinator = try await CoordinatorServer(configuration: coordinatorSettings, logger: logger).start()
             let reachable = coordinatorSettings.host == "0.0.0.0" ? "127.0.0.1" : coordinatorSettings.host
@@ -79,6 +86,8 @@ struct UpCommand: ParsableCommand {
             do {
                 var configuration = AgentConfiguration(coordinator: coordinatorURL, home: home, hostname: hostname, resources: resources)
                 configuration.defaultImage = defaultImage
+                configuration.logRotation = logRotation
+                configuration.garbageCollection = garbageCollection
                 configuration.supervision = Supervision.besideExecutable()
                 if configuration.supervision == nil {
                     logger.warning("berth-supervise is not beside this berth binary: tasks are children of berth up and stop with it")

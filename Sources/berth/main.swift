@@ -16,7 +16,7 @@ struct Berth: ParsableCommand {
 
 struct TaskCommands: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "task", abstract: "Tasks on the cluster.",
-                                                    subcommands: [TaskRun.self, TaskKill.self, TaskList.self])
+                                                    subcommands: [TaskRun.self, TaskKill.self, TaskList.self, TaskLogs.self])
 }
 
 // Parse errors exit 125 as `docker run` does, so scripts can tell "berth refused" from the

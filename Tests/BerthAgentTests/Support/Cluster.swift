@@ -45,7 +45,9 @@ final class Cluster: @unchecked Sendable {
     /// container-start`, as `berth agent` runs them; otherwise as a child of the agent.
     /// `seed` writes into the agent's home before it starts (a previous run's state), given the
     /// home and the framework's ID.
-    static func start(supervised: Bool = false, seed: (String, FrameworkID) throws -> Void = { _, _ in }) async throws -> Cluster {
+    /// `configure` adjusts the agent's configuration last.
+    static func start(supervised: Bool = false, seed: (String, FrameworkID) throws -> Void = { _, _ in },
+                      configure: (inout AgentConfiguration) -> Void = { _ in }) async throws -> Cluster {
         let rootfs = try Fixtures.busyboxRootfs()
         let coordinator = try await TestCoordinator.start(port: 0)
         var template = Array("/tmp/berth-agent-test-XXXXXX".utf8CString)
@@ -60,6 +62,7 @@ final class Cluster: @unchecked Sendable {
             configuration.supervision = Supervision(supervisor: TestHost.productsDirectory.appendingPathComponent("berth-supervise").path,
                                                     helper: [TestHost.berthBinary, "container-start"])
         }
+        configure(&configuration)
         let scheduler = try await TestScheduler.subscribe(to: coordinator.url)
         try seed(home, scheduler.calls.frameworkID)
         let agent = try Agent(configuration: configuration, logger: logger)
