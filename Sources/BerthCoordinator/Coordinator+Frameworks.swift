@@ -114,6 +114,8 @@ extension Coordinator {
             agents[agentID]?.channel?.send(.shutdownFramework(id))
         }
         for (key, _) in held { tasks[key] = nil }
+        completedFrameworks.append((framework, held.map(\.value).sorted { $0.info.taskID < $1.info.taskID }))
+        completedFrameworks.removeFirst(max(0, completedFrameworks.count - configuration.maxCompletedFrameworks))
         logger.info("framework removed", metadata: ["framework": "\(id)", "tasks": "\(held.count)"])
         requestAllocation()
     }

@@ -32,6 +32,8 @@ public actor Coordinator {
     var completedSincePrune: [FrameworkID: Int] = [:]
     /// Torn down or timed out in this run: they may not re-subscribe under their IDs.
     var removedFrameworks: Set<FrameworkID> = []
+    /// The last removed frameworks and their tasks as they were then, oldest first, for /state.
+    var completedFrameworks: [(framework: FrameworkRecord, tasks: [TaskRecord])] = []
     var counters = (frameworks: 0, agents: 0, offers: 0, cycles: UInt64(0))
 
     /// Operator-set weights and quotas (`/weights`, `/quota`), stored as settings and restored at start.

@@ -31,6 +31,10 @@ public struct CoordinatorConfiguration: Sendable {
     /// oldest are forgotten first, so a framework launching many short tasks does not grow the
     /// registry and its database without bound.
     public var maxCompletedTasksPerFramework = 1000
+    /// Removed frameworks shown in /state's `completed_frameworks` with their tasks, newest
+    /// kept (Mesos' --max_completed_frameworks), in memory only: a client finds where a task of
+    /// a framework that has gone away ran (`berth task logs` after `berth task run`).
+    public var maxCompletedFrameworks = 50
     /// Largest request body accepted on the API.
     public var maximumBodySize: Int = 4 << 20
 

@@ -13,10 +13,12 @@ public struct StateDocument: Codable, Sendable {
     public var unreachableSlaves: Int
     public var slaves: [AgentState]
     public var frameworks: [FrameworkState]
+    /// Frameworks removed lately (torn down, or their failover timeout passed), with their tasks.
+    public var completedFrameworks: [FrameworkState]
 
     enum CodingKeys: String, CodingKey {
         case version, berthVersion = "berth_version", id, activatedSlaves = "activated_slaves", deactivatedSlaves = "deactivated_slaves"
-        case unreachableSlaves = "unreachable_slaves", slaves, frameworks
+        case unreachableSlaves = "unreachable_slaves", slaves, frameworks, completedFrameworks = "completed_frameworks"
     }
 
     public struct AgentState: Codable, Sendable {
@@ -107,21 +109,28 @@ extension Coordinator {
                                      attributes: Dictionary(agent.attributes.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first }))
         }
         let frameworkStates = frameworks.values.sorted { $0.id < $1.id }.map { framework in
-            let own = tasks.values.filter { $0.framework == framework.id }.sorted { $0.info.taskID < $1.info.taskID }.map { task in
-                StateDocument.TaskState(id: task.info.taskID.value, name: task.info.name, frameworkID: framework.id.value, slaveID: task.agent.value,
-                                        state: task.status.state.rawValue, role: task.role.name, resources: StateDocument.flat(task.info.resources),
-                                        statuses: [task.status])
-            }
-            return StateDocument.FrameworkState(
-                id: framework.id.value, name: framework.info.name, user: framework.info.user, roles: framework.roles.map(\.name),
-                active: framework.channel != nil, connected: framework.channel != nil, failoverTimeout: framework.info.failoverTimeout ?? 0,
-                capabilities: framework.capabilities.map(\.rawValue).sorted(), suppressedRoles: framework.suppressed.map(\.name).sorted(),
-                offers: offers.values.filter { $0.offer.framework == framework.id }.count,
-                tasks: own.filter { !(BerthProtocol.TaskState(rawValue: $0.state)?.isTerminal ?? false) },
-                completedTasks: own.filter { BerthProtocol.TaskState(rawValue: $0.state)?.isTerminal ?? false })
+            frameworkState(framework, tasks: tasks.values.filter { $0.framework == framework.id }, connected: framework.channel != nil,
+                           offers: offers.values.filter { $0.offer.framework == framework.id }.count)
         }
+        let completed = completedFrameworks.reversed().map { frameworkState($0.framework, tasks: $0.tasks, connected: false, offers: 0) }
         return StateDocument(version: MesosAPIVersion.current, berthVersion: BerthVersion.current, id: instanceID,
                              activatedSlaves: agentStates.filter(\.active).count, deactivatedSlaves: 0,
-                             unreachableSlaves: agentStates.filter { !$0.active }.count, slaves: agentStates, frameworks: frameworkStates)
+                             unreachableSlaves: agentStates.filter { !$0.active }.count, slaves: agentStates, frameworks: frameworkStates,
+                             completedFrameworks: completed)
+    }
+
+    private func frameworkState(_ framework: FrameworkRecord, tasks: [TaskRecord], connected: Bool, offers: Int) -> StateDocument.FrameworkState {
+        let own = tasks.sorted { $0.info.taskID < $1.info.taskID }.map { task in
+            StateDocument.TaskState(id: task.info.taskID.value, name: task.info.name, frameworkID: framework.id.value, slaveID: task.agent.value,
+                                    state: task.status.state.rawValue, role: task.role.name, resources: StateDocument.flat(task.info.resources),
+                                    statuses: [task.status])
+        }
+        return StateDocument.FrameworkState(
+            id: framework.id.value, name: framework.info.name, user: framework.info.user, roles: framework.roles.map(\.name),
+            active: connected, connected: connected, failoverTimeout: framework.info.failoverTimeout ?? 0,
+            capabilities: framework.capabilities.map(\.rawValue).sorted(), suppressedRoles: framework.suppressed.map(\.name).sorted(),
+            offers: offers,
+            tasks: own.filter { !(BerthProtocol.TaskState(rawValue: $0.state)?.isTerminal ?? false) },
+            completedTasks: own.filter { BerthProtocol.TaskState(rawValue: $0.state)?.isTerminal ?? false })
     }
 }

@@ -94,12 +94,13 @@ struct TaskList: ParsableCommand {
 
     @OptionGroup var options: CoordinatorOptions
 
-    @Flag(name: .shortAndLong, help: "Include tasks that have ended (finished, failed, killed, lost...).")
+    @Flag(name: .shortAndLong, help: "Include tasks that have ended (finished, failed, killed, lost...), also of frameworks that have gone away.")
     var all = false
 
     func run() throws {
         let state = try options.state().document
         let tasks = state.frameworks.flatMap { $0.tasks + (all ? $0.completedTasks : []) }
+            + (all ? state.completedFrameworks.flatMap { $0.tasks + $0.completedTasks } : [])
         if options.json { return try options.printJSON(tasks) }
         let hostnames = Dictionary(state.slaves.map { ($0.id, $0.hostname) }, uniquingKeysWith: { first, _ in first })
         let header = ["ID", "NAME", "FRAMEWORK", "HOSTNAME", "STATE", "ROLE", "CPUS", "MEM (MB)"]

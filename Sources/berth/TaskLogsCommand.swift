@@ -43,7 +43,8 @@ struct TaskLogs: ParsableCommand {
     func run() throws {
         let address = CoordinatorAddress(coordinator)
         let state = try address.state().document
-        let matches = state.frameworks.flatMap { $0.tasks + $0.completedTasks }
+        // Also frameworks that have gone away (`berth task run` tears its own down at the end).
+        let matches = (state.completedFrameworks + state.frameworks).flatMap { $0.tasks + $0.completedTasks }
             .filter { $0.id == taskID && (framework == nil || $0.frameworkID == framework) }
         guard let task = matches.last else {
             throw fail("the coordinator at \(address.url) knows no task \(taskID)\(framework.map { " of framework \($0)" } ?? ""); `berth task ls --all` lists the tasks it knows")

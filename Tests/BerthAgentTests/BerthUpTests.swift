@@ -26,6 +26,11 @@ import Testing
         #expect(run.status == 4, "\(run)")
         #expect(run.stderr.contains("TASK_RUNNING"), "\(run)")
         #expect(run.stderr.contains("Command exited with status 4"), "\(run)")
+        // The walk-through of the README: the task's ID from `berth task ls`, then its output.
+        let list = try Fixtures.berth(["task", "ls", "--all", "--coordinator", address])
+        let taskID = list.stdout.split(separator: "\n").dropFirst().first.flatMap { $0.split(separator: " ").first }.map(String.init) ?? ""
+        let logs = try Fixtures.berth(["task", "logs", "--coordinator", address, taskID])
+        #expect(logs.status == 0 && logs.stdout == "task \(taskID)\n", "\(list)\n\(logs)")
         let agents = try Fixtures.berth(["agent", "ls", "--coordinator", address])
         #expect(agents.stdout.split(separator: "\n").filter { $0.contains("active") }.count == 1, "\(agents)")
 

@@ -45,7 +45,11 @@ import Testing
         let shutdown = try await agent.events.next("SHUTDOWN_FRAMEWORK") { $0.type == .shutdownFramework }
         #expect(shutdown.shutdownFramework?.frameworkID == framework.id)
         try await framework.events.waitUntilEnded()
-        #expect(await coordinator.coordinator.state().frameworks.isEmpty)
+        let state = await coordinator.coordinator.state()
+        #expect(state.frameworks.isEmpty)
+        // Still shown among the completed frameworks, so clients find where its tasks ran.
+        #expect(state.completedFrameworks.map(\.id) == [framework.id.value])
+        #expect((state.completedFrameworks.first.map { $0.tasks + $0.completedTasks } ?? []).map(\.id) == ["t1"])
         // Its resources are free again: a new framework is offered the whole agent.
         let next = try await TestFramework.subscribe(to: coordinator, name: "next")
         #expect(try await next.nextOffer().resources.scalar(named: "cpus") == 4)

@@ -7,6 +7,21 @@ import Testing
 /// Metrics, the offer timeout, SUBSCRIBED's master_info and updates for removed frameworks,
 /// against a real coordinator over loopback HTTP.
 @Suite(.serialized) struct OperatorTests {
+    /// An agent's advertised HTTP endpoint shows in /state as Mesos shows it, and clients get a URL.
+    @Test func stateShowsWhereEachAgentsHTTPEndpointIs() async throws {
+        let coordinator = try await TestCoordinator.start()
+        _ = try await SimulatedAgent.register(to: coordinator, hostname: "with", http: ("10.0.0.5", 5051))
+        _ = try await SimulatedAgent.register(to: coordinator, hostname: "without")
+        let state = try JSONDecoder().decode(StateDocument.self, from: try await OperatorHTTP.get(coordinator.url + "/state").data)
+        let with = state.slaves.first { $0.hostname == "with" }
+        #expect(with?.pid == "slave(1)@10.0.0.5:5051")
+        #expect(with?.port == 5051)
+        #expect(with?.url == "http://10.0.0.5:5051")
+        let without = state.slaves.first { $0.hostname == "without" }
+        #expect(without != nil && without?.pid == nil && without?.url == nil)
+        try await coordinator.stop()
+    }
+
     @Test func metricsSnapshotAndPrometheusShowTheSameFigures() async throws {
         let coordinator = try await TestCoordinator.start()
         let agent = try await SimulatedAgent.register(to: coordinator)

@@ -15,8 +15,10 @@ struct SimulatedAgent {
 
     static func register(to coordinator: TestCoordinator, hostname: String = "agent1", resources: String = "cpus:4;mem:4096;ports:[31000-32000]",
                          attributes: [Attribute] = [Attribute(name: "rack", value: "r1")],
-                         returningAs agentID: AgentID? = nil, running tasks: [AgentCall.RunningTask] = []) async throws -> SimulatedAgent {
-        var call = AgentCall(type: .register, register: .init(hostname: hostname, resources: try Resources.parse(resources), attributes: attributes, tasks: tasks))
+                         returningAs agentID: AgentID? = nil, running tasks: [AgentCall.RunningTask] = [],
+                         http: (ip: String, port: Int)? = nil) async throws -> SimulatedAgent {
+        var call = AgentCall(type: .register, register: .init(hostname: hostname, resources: try Resources.parse(resources), attributes: attributes, tasks: tasks,
+                                                              ip: http?.ip, port: http?.port))
         call.agentID = agentID
         let response = try await HTTPClient.shared.execute(try request(coordinator.url, call, streamID: nil), deadline: .distantFuture)
         guard response.status == .ok, let streamID = response.headers.first(name: ProtocolHeaders.streamID) else {
