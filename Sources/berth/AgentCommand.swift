@@ -32,7 +32,7 @@ struct AgentRun: ParsableCommand {
     @Option(help: ArgumentHelp("The coordinator to register with.", valueName: "host:port"))
     var coordinator = "127.0.0.1:5050"
 
-    @Option(help: ArgumentHelp("Address of the agent's HTTP endpoint (/health, /state); port 0 picks a free one.", valueName: "host:port"))
+    @Option(help: ArgumentHelp("Address of the agent's HTTP endpoint (/health, /state, /files, which berth task logs reads); port 0 picks a free one.", valueName: "host:port"))
     var listen = "127.0.0.1:5051"
 
     @OptionGroup var homeOptions: HomeOptions

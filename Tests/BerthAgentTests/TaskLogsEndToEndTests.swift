@@ -1,5 +1,6 @@
 import BerthAgent
 import BerthCore
+import BerthImage
 import BerthProtocol
 import BerthTestSupport
 import Dispatch
@@ -99,6 +100,31 @@ struct TaskLogsEndToEndTests {
             #expect(!FileManager.default.fileExists(atPath: sandbox), "the sandbox is still there after 15 s")
             let logs = try await Self.berth(["task", "logs", "--coordinator", Self.coordinator(cluster), "brief"])
             #expect(logs.status == 1 && logs.stderr.contains("removed by garbage collection"), "\(logs)")
+        }
+    }
+
+    @Test(.requiresRegistry) func unusedImagesAreCollectedButNotOneATaskRunsFrom() async throws {
+        try await withCluster(supervised: false, configure: {
+            $0.garbageCollection.imageUnusedFor = .seconds(3)
+            $0.garbageCollection.interval = .milliseconds(200)
+        }) { cluster in
+            let layout = try ImageFixtures.layout()
+            for name in ["local/fixture", "local/other"] {
+                let imported = try await Self.berth(["image", "import", "--home", cluster.home, "--name", name, layout])
+                #expect(imported.status == 0, "\(imported)")
+            }
+            let container: JSONValue = .object(["type": .string("MESOS"), "mesos": .object(["image": .object([
+                "type": .string("DOCKER"), "docker": .object(["name": .string("local/fixture:multi")])])])])
+            let task = try await cluster.launch("keeper", command: CommandInfo(value: "exec sleep 30"), container: container,
+                                                killPolicy: KillPolicy(gracePeriod: DurationInfo(nanoseconds: 100_000_000)))
+            _ = try await cluster.scheduler.update(task, .running)
+            let images = try LocalImages(home: BerthHome(root: cluster.home), logger: Cluster.logger)
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try images.find("local/other:multi") != nil, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(try images.find("local/other:multi") == nil, "the unused image is still there after 20 s")
+            #expect(try images.find("local/fixture:multi") != nil, "the image of a running task was removed")
         }
     }
 }
