@@ -55,7 +55,7 @@ struct SandboxFiles: Sendable {
         guard let resolved = realpath(path, nil) else {
             let code = errno
             if code == ENOENT || code == ENOTDIR {
-                throw BerthError(.notFound, "\(asked) does not exist (a finished task's sandbox is removed by garbage collection)")
+                throw BerthError(.notFound, "\(asked) does not exist (an ended task's sandbox is removed by garbage collection; a task that has not started has no output files yet)")
             }
             throw SystemError("resolve \(asked)", errno: code)
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import BerthAgent
 import BerthCoordinator
+import BerthProtocol
 import Foundation
 import NIOCore
 
@@ -59,7 +60,8 @@ struct TaskLogs: ParsableCommand {
             throw fail("agent \(agent.id) (\(agent.hostname)) did not advertise an HTTP endpoint (started without --listen, or an older berth): its logs are in that host's HOME/agent/sandboxes")
         }
         let reader = LogFollower(agentURL: agentURL, agentName: "\(agent.id) (\(agent.hostname))", frameworkID: task.frameworkID, taskID: taskID,
-                                 file: stderr ? "stderr" : "stdout", tail: tail, follow: follow)
+                                 file: stderr ? "stderr" : "stdout", tail: tail, follow: follow,
+                                 launching: !(BerthProtocol.TaskState(rawValue: task.state)?.isTerminal ?? true))
         do {
             try Blocking.run { try await reader.run() }
         } catch let error as LogFollower.Failure {
@@ -83,8 +85,14 @@ struct LogFollower: Sendable {
     let file: String
     let tail: Int?
     let follow: Bool
+    /// The coordinator has the task live: an agent that does not know it yet is about to.
+    let launching: Bool
 
-    struct Failure: Error { let message: String }
+    struct Failure: Error {
+        let message: String
+        /// The file is not there (yet: a task still starting has no output files).
+        var missing = false
+    }
 
     private struct Chunk: Decodable {
         var data: String
@@ -115,6 +123,12 @@ struct LogFollower: Sendable {
 
     private func stream(_ client: HTTPClient) async throws {
         var place = try await locate(client)
+        // Just launched: the LAUNCH may not have reached the agent yet.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while follow, launching, case .gone = place, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(300))
+            place = try await locate(client)
+        }
         let directory: String
         switch place {
         case .live(let found, _), .completed(let found): directory = found
@@ -122,15 +136,24 @@ struct LogFollower: Sendable {
             throw Failure(message: "the sandbox of task \(taskID) is no longer on agent \(agentName): the task ended and its sandbox was removed by garbage collection (see the agent's --gc-delay)")
         }
         let path = directory + "/" + file
-        var offset = try await startOffset(client, path: path)
+        var offset = 0
+        var started = false
         while true {
-            offset = try await copy(client, path: path, from: offset)
+            do {
+                if !started { offset = try await startOffset(client, path: path) }
+                started = true
+                offset = try await copy(client, path: path, from: offset)
+            } catch let failure as Failure where failure.missing {
+                // A task that is still starting has no sandbox files yet: wait for them.
+                guard follow, case .live(_, ended: false) = place else { throw failure }
+            }
             guard follow, case .live(_, ended: false) = place else { return }
             try await Task.sleep(for: .milliseconds(300))
             place = try await locate(client)
             if case .live(_, ended: false) = place { continue }
             // The task ended: what it wrote last is in the file by now (the supervisor drains
             // its pipes before it records the exit).
+            if !started { offset = try await startOffset(client, path: path) }
             _ = try await copy(client, path: path, from: offset)
             return
         }
@@ -196,7 +219,8 @@ struct LogFollower: Sendable {
                 throw Failure(message: "agent \(agentName) answered /files/read with something other than a file chunk: \(error)")
             }
         case 404:
-            throw Failure(message: "\(file) of task \(taskID) is gone from agent \(agentName): \(String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw Failure(message: "\(file) of task \(taskID) is not on agent \(agentName): \(String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))",
+                          missing: true)
         default:
             throw Failure(message: "agent \(agentName) refused to read \(path): HTTP \(status): \(String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
         }

@@ -54,8 +54,8 @@ struct TaskLogsEndToEndTests {
 
     @Test func followPrintsARunningTasksOutputUntilItEnds() async throws {
         try await withCluster(supervised: true) { cluster in
+            // Followed from the launch on: before the agent has the task or its sandbox files.
             let task = try await cluster.launch("slow", command: CommandInfo(value: "echo first; sleep 2; echo second; exit 3"))
-            _ = try await cluster.scheduler.update(task, .running)
             let started = ContinuousClock.now
             let result = try await Self.berth(["task", "logs", "-f", "--coordinator", Self.coordinator(cluster), "slow"])
             // It waited for the task's second line, two seconds after its first.
@@ -63,6 +63,17 @@ struct TaskLogsEndToEndTests {
             #expect(result.status == 0, "\(result)")
             #expect(result.stdout == "first\nsecond\n", "\(result)")
             #expect(await cluster.scheduler.states(task).last == .failed)
+        }
+    }
+
+    @Test func anAgentThatDoesNotAnswerIsSaidSo() async throws {
+        try await withCluster(supervised: false) { cluster in
+            let task = try await cluster.launch("quiet", command: CommandInfo(value: "echo hi"))
+            _ = try await cluster.scheduler.update(task, .finished)
+            await cluster.agentGroup.triggerGracefulShutdown()
+            try await cluster.agentRunning.value
+            let logs = try await Self.berth(["task", "logs", "--coordinator", Self.coordinator(cluster), "quiet"])
+            #expect(logs.status == 1 && logs.stderr.contains("cannot reach agent") && logs.stderr.contains("connection refused"), "\(logs)")
         }
     }
 
