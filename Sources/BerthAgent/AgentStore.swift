@@ -25,7 +25,8 @@ struct TaskCheckpoint: Codable, Sendable {
 /// - `agent_id`: the ID the coordinator gave at the first registration;
 /// - `tasks/<framework>/<task>.json`: a `TaskCheckpoint`, rewritten (atomically, synced) before
 ///   any status update in it is sent, so no update is lost when the agent dies;
-/// - `sandboxes/<framework>/<task>/`: the task's `stdout` and `stderr`, kept after it ends.
+/// - `sandboxes/<framework>/<task>/`: the task's `stdout` and `stderr`, kept after it ends until
+///   garbage collection (`Agent.collectGarbage`).
 struct AgentStore: Sendable {
     let root: String
 

@@ -99,6 +99,7 @@ struct UpCommand: ParsableCommand {
                     let names = ((try? images.records.all()) ?? []).map(\.name)
                     say("images in \(home.root): \(names.isEmpty ? "none yet (berth image pull or import)" : names.joined(separator: ", "))")
                     say("ready: berth task run --coordinator \(coordinatorURL.dropFirst(7)) --image IMAGE -- CMD")
+                    say("then: berth task ls --all --coordinator \(coordinatorURL.dropFirst(7)); berth task logs [-f] --coordinator \(coordinatorURL.dropFirst(7)) TASK")
                 }
                 // Stopped in reverse: the agent first (supervised tasks run on), then its HTTP endpoint.
                 let group = ServiceGroup(configuration: ServiceGroupConfiguration(
