@@ -41,6 +41,7 @@ extension Agent {
         for sandbox in forgotten where expired.contains(sandbox.directory) {
             do {
                 try FileManager.default.removeItem(atPath: sandbox.directory)
+                counters.sandboxesCollected += 1
                 logger.info("removed the sandbox of ended task \(sandbox.framework)/\(sandbox.task)",
                             metadata: ["directory": "\(sandbox.directory)", "kept_at_most": "\(maximumAge)",
                                        "disk_used": "\(Int((usage * 100).rounded()))%", "gc_delay": "\(settings.sandboxDelay)"])
@@ -67,6 +68,7 @@ extension Agent {
         })
         do {
             let (removed, report) = try await BlockingWork.run { try images.prune(policy, now: now, alsoInUse: launching) }
+            counters.imagesCollected += UInt64(removed.count)
             for image in removed {
                 let old = unusedFor.map { now.timeIntervalSince(image.lastActive) >= $0 } ?? false
                 let why = old ? "unused since \(image.lastActive) (--image-gc-unused-for \(settings.imageUnusedFor.map { "\($0)" } ?? ""))"

@@ -14,6 +14,9 @@ struct AgentCounters: Sendable {
     var acknowledgedUpdates: UInt64 = 0
     /// Images pulled from a registry for a task.
     var imagePulls: UInt64 = 0
+    /// Sandboxes and images removed by garbage collection.
+    var sandboxesCollected: UInt64 = 0
+    var imagesCollected: UInt64 = 0
 
     mutating func count(_ state: TaskState, reason: Reason?) {
         guard state.isTerminal else { return }
@@ -28,7 +31,8 @@ extension Agent {
     }
 
     static let metricCounters: Set<String> = Set(TaskState.allCases.filter(\.isTerminal).map(taskKey))
-        .union(["slave/container_launch_errors", "slave/valid_status_updates", "berth/agent/image_pulls"])
+        .union(["slave/container_launch_errors", "slave/valid_status_updates", "berth/agent/image_pulls",
+                "berth/agent/sandboxes_collected", "berth/agent/images_collected"])
 
     /// `GET /metrics/snapshot` in the names of Mesos' agent, and `GET /metrics` from the same
     /// figures plus each running container's usage as labelled series.
@@ -39,6 +43,8 @@ extension Agent {
             "slave/container_launch_errors": Double(counters.launchErrors),
             "slave/valid_status_updates": Double(counters.acknowledgedUpdates),
             "berth/agent/image_pulls": Double(counters.imagePulls),
+            "berth/agent/sandboxes_collected": Double(counters.sandboxesCollected),
+            "berth/agent/images_collected": Double(counters.imagesCollected),
             "berth/agent/status_updates_pending": Double(tasks.values.reduce(0) { $0 + $1.checkpoint.pending.count }),
         ]
         var used = Resources()

@@ -109,6 +109,7 @@ struct TaskLogsEndToEndTests {
                 try await Task.sleep(for: .milliseconds(100))
             }
             #expect(!FileManager.default.fileExists(atPath: sandbox), "the sandbox is still there after 15 s")
+            #expect(await cluster.agent.metricsSnapshot().values["berth/agent/sandboxes_collected"] == 1)
             let logs = try await Self.berth(["task", "logs", "--coordinator", Self.coordinator(cluster), "brief"])
             #expect(logs.status == 1 && logs.stderr.contains("removed by garbage collection"), "\(logs)")
         }
