@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import BerthAgent
 import BerthCore
 import BerthImage
@@ -49,6 +50,13 @@ struct TaskLogsEndToEndTests {
             #expect(tail.stdout == "line 4\nline 5\n", "\(tail)")
             let unknown = try await Self.berth(["task", "logs", "--coordinator", address, "nosuch"])
             #expect(unknown.status == 1 && unknown.stderr.contains("knows no task nosuch"), "\(unknown)")
+            // The files API refuses what is not in a sandbox, with a status and a reason.
+            for (path, status) in [("/etc/passwd", 403), ("etc/passwd", 400), (cluster.sandbox(task) + "/../../x", 400), (cluster.sandbox(task) + "/none", 404)] {
+                let url = cluster.agentURL + "/files/read?offset=0&path=" + (path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? path)
+                let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+                let body = String(buffer: try await response.body.collect(upTo: 1 << 16))
+                #expect(Int(response.status.code) == status && !body.isEmpty, "\(path): \(response.status) \(body)")
+            }
         }
     }
 
