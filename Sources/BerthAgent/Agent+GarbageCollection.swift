@@ -59,6 +59,17 @@ extension Agent {
         guard settings.imageUnusedFor != nil || settings.imageMinimumFree != nil else { return }
         let unusedFor = settings.imageUnusedFor.map { Double($0.components.seconds) }
         let policy = ImagePrunePolicy(unusedFor: unusedFor, minimumFreeFraction: settings.imageMinimumFree)
+        // The image store tells a live container by the lock on its rootfs; an adopted one's
+        // lock went with the previous agent process, so its image, layers and rootfs would look
+        // unused. Wait until those containers have ended.
+        let adopted = tasks.values.filter { task in
+            if case .exited = task.phase { return false }
+            return task.adopted
+        }.count
+        guard adopted == 0 else {
+            logger.debug("image garbage collection waits for \(adopted) adopted container(s) to end")
+            return
+        }
         let images = self.images
         // Images of tasks still launching (being pulled, or their rootfs being made) have no
         // container yet to protect them.

@@ -65,6 +65,9 @@ public actor Agent {
         var retry: Duration
         /// The image the task runs from, while it launches: kept from image garbage collection.
         var image: String?
+        /// Its container was adopted from a previous run of the agent, whose lock on the
+        /// container's rootfs died with it: image garbage collection cannot see it is in use.
+        var adopted = false
     }
 
     public init(configuration: AgentConfiguration, logger: Logger, httpClient: HTTPClient = .shared) throws {
@@ -206,6 +209,7 @@ public actor Agent {
                 if let container = driver.adopt(id: id, memoryLimit: TaskPlan.limits(of: checkpoint.task).memoryBytes) {
                     logger.info("adopted the container of task \(key)", metadata: ["container": "\(id.prefix(12))"])
                     tasks[key]?.phase = .running(container)
+                    tasks[key]?.adopted = true
                     Task { await self.supervise(key, container, root: nil) }
                     startHealthChecks(key, container)
                     continue
