@@ -52,9 +52,14 @@ public struct SupervisedLaunch: Codable, Sendable {
     var memoryBytes: Int64?
     var pids: Int?
     var bindMounts: [Mount]
+    /// The agent's cgroup layout: the helper runs in the agent's cgroup (through the supervisor),
+    /// so it is the layout it would detect, without reading a mountinfo that holds a line per
+    /// running container.
+    var cgroupLayout: CgroupLayout?
 
-    init(id: String, configuration: ContainerConfiguration) {
+    init(id: String, configuration: ContainerConfiguration, cgroupLayout: CgroupLayout?) {
         self.id = id
+        self.cgroupLayout = cgroupLayout
         rootfs = configuration.rootfs
         command = configuration.command
         env = configuration.env
@@ -90,7 +95,8 @@ public struct SupervisedLaunch: Codable, Sendable {
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: file(in: directory)))
             let launch = try JSONDecoder().decode(SupervisedLaunch.self, from: data)
-            let container = Container(id: launch.id, configuration: launch.configuration, cgroups: try Cgroups.detect(logger: logger), logger: logger)
+            let cgroups = try launch.cgroupLayout.map { Cgroups.manager(for: $0, logger: logger) } ?? Cgroups.detect(logger: logger)
+            let container = Container(id: launch.id, configuration: launch.configuration, cgroups: cgroups, logger: logger)
             try container.start()
             guard let pid = container.pid else { throw BerthError(.invalidState, "the container has no process after its start") }
             try AgentStore.writeDurably(Data("\(pid)\n".utf8), to: directory + "/pid")
@@ -126,7 +132,7 @@ struct SupervisedDriver: ContainerDriver {
     func start(id: String, configuration: ContainerConfiguration, sandbox: String) throws -> any TaskContainer {
         let dir = "\(directory)/\(id)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try AgentStore.writeDurably(try JSONEncoder().encode(SupervisedLaunch(id: id, configuration: configuration)), to: SupervisedLaunch.file(in: dir))
+        try AgentStore.writeDurably(try JSONEncoder().encode(SupervisedLaunch(id: id, configuration: configuration, cgroupLayout: cgroups.layout)), to: SupervisedLaunch.file(in: dir))
         let pid = try spawnSupervisor(directory: dir, stdio: configuration.stdio, sandbox: sandbox)
         let startTime = Pidfd.startTime(of: pid) ?? 0
         try AgentStore.writeDurably(Data("\(pid) \(startTime)\n".utf8), to: dir + "/supervisor")

@@ -53,6 +53,11 @@ struct LaunchBenchmark: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The Berth package, for rootfs/image.sh (default: found above this executable).", valueName: "dir"))
     var packageRoot: String?
 
+    // unconditionalSingleValue, so that values that look like options are taken.
+    @Option(name: .customLong("agent-arg"), parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("An extra argument for berth agent (repeatable), e.g. --agent-arg=--log-level --agent-arg=info.", valueName: "arg"))
+    var agentArgs: [String] = []
+
     @Option(help: ArgumentHelp("Seconds to wait for each phase before giving up.", valueName: "seconds"))
     var timeout = 600.0
 
@@ -89,7 +94,8 @@ struct LaunchBenchmark: AsyncParsableCommand {
             berth: berthPath,
             arguments: ["--coordinator", coordinator.url, "--home", home, "--hostname", "bench-agent", "--default-image", "example",
                         "--log-level", "warning",
-                        "--resources", String(format: "cpus:%.2f;mem:%.0f;disk:1024;ports:[31000-32000]", room * cpus + 1, room * mem + 1024)],
+                        "--resources", String(format: "cpus:%.2f;mem:%.0f;disk:1024;ports:[31000-32000]", room * cpus + 1, room * mem + 1024)]
+                + agentArgs,
             stderrPath: home + "/agent.log")
         var report = Report()
         do {

@@ -14,13 +14,20 @@ struct ContainerStartCommand: ParsableCommand {
     var directory: String
 
     func run() throws {
+        let code = Self.start(directory: directory)
+        if code != 0 { throw ExitStatusError(code: code) }
+    }
+
+    /// The exit status: 0, or 125 with why on stderr. main.swift calls this directly.
+    static func start(directory: String) -> Int32 {
         // Its stderr is the task's: only what explains a failed start goes there.
         let logger = Logs.bootstrap(level: "error")
         do {
             try SupervisedLaunch.startContainer(directory: directory, logger: logger)
+            return 0
         } catch {
             Terminal.error("cannot start the container: \(error)")
-            throw ExitStatusError(code: 125)
+            return 125
         }
     }
 }
