@@ -144,7 +144,7 @@ extension Agent {
             let record: ImageRecord
             if let found = try images.find(name) { record = found } else { record = try await pull(name, for: key) }
             let configuration = try images.configuration(of: record)
-            let rootfs = try await launchSlots.run { try images.createRootfs(record, containerID: containerID) }
+            let rootfs = try await BlockingWork.run { try images.createRootfs(record, containerID: containerID) }
             return PreparedRoot(path: rootfs.path, image: (record.name, configuration), rootfs: rootfs)
         }
     }
@@ -197,7 +197,7 @@ extension Agent {
         let configuration = try plan.containerConfiguration(rootfs: root.path, image: root.image, sandbox: sandbox,
                                                             stdio: [null >= 0 ? null : nil, stdout, stderr], hostname: self.configuration.hostname)
         let driver = self.driver
-        return try await launchSlots.run { try driver.start(id: containerID, configuration: configuration, sandbox: sandbox) }
+        return try await BlockingWork.run { try driver.start(id: containerID, configuration: configuration, sandbox: sandbox) }
     }
 
     private static func openLog(_ path: String) throws -> Int32 {

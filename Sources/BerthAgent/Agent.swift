@@ -18,7 +18,6 @@ public actor Agent {
     let images: LocalImages
     let cgroups: any CgroupManager
     let driver: any ContainerDriver
-    let launchSlots: LaunchSlots
     let transport: CoordinatorTransport
     let logger: Logger
 
@@ -83,7 +82,6 @@ public actor Agent {
         } else {
             driver = InProcessDriver(cgroups: cgroups, logger: logger)
         }
-        launchSlots = LaunchSlots(limit: configuration.concurrentLaunches)
         transport = CoordinatorTransport(coordinator: configuration.coordinator, http: httpClient)
         agentID = try store.loadAgentID()
     }

@@ -22,8 +22,6 @@ public struct AgentConfiguration: Sendable {
     public var supervision: Supervision?
     /// Registries pulled from over plain HTTP (loopback registries always are).
     public var insecureRegistries: Set<String> = []
-    /// Launches doing their blocking steps (rootfs, container start) at once; more wait their turn.
-    public var concurrentLaunches = ProcessInfo.processInfo.activeProcessorCount * 8
     /// Rotation of each task's `stdout` and `stderr` by size (Mesos' LogrotateContainerLogger):
     /// done by the container's supervisor, so only with `supervision`. Nil: files grow unbounded.
     public var logRotation: LogRotation? = LogRotation()

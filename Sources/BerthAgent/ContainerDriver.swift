@@ -5,7 +5,6 @@ import BerthRuntime
 import Dispatch
 import Foundation
 import Logging
-import Synchronization
 
 /// How the agent starts and watches a task's container (docs/agent.md): as a child of the agent
 /// (`InProcessDriver`), or under a small supervisor process each (`SupervisedDriver`), so that
@@ -132,56 +131,5 @@ enum BlockingWork {
     /// For cleanup whose failure the body logs itself.
     static func quietly(_ body: @escaping @Sendable () -> Void) async {
         _ = try? await run(body)
-    }
-}
-
-/// Bounds how many launches do their blocking work (rootfs, container start) at once. A burst
-/// of LAUNCHes (a thousand tasks in one ACCEPT) would otherwise put every one of them on a
-/// thread at the same moment, where they contend for the same kernel locks (mount namespace,
-/// inode allocation) and finish later, all of them, than they would one batch at a time.
-/// Kills and cleanup do not wait here.
-final class LaunchSlots: Sendable {
-    private struct State {
-        var busy = 0
-        var waiting: [CheckedContinuation<Void, Never>] = []
-    }
-
-    private let state = Mutex(State())
-    let limit: Int
-
-    init(limit: Int) {
-        self.limit = max(1, limit)
-    }
-
-    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        await acquire()
-        defer { release() }
-        return try await BlockingWork.run(body)
-    }
-
-    private func acquire() async {
-        await withCheckedContinuation { continuation in
-            let now = state.withLock { state in
-                guard state.busy < limit else {
-                    state.waiting.append(continuation)
-                    return false
-                }
-                state.busy += 1
-                return true
-            }
-            if now { continuation.resume() }
-        }
-    }
-
-    /// Hands the slot to the next waiter, if any, without freeing it in between.
-    private func release() {
-        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard !state.waiting.isEmpty else {
-                state.busy -= 1
-                return nil
-            }
-            return state.waiting.removeFirst()
-        }
-        next?.resume()
     }
 }
