@@ -11,20 +11,6 @@ import Testing
 /// and on their own in scripts/test.sh: the leftover checks look at the whole host.
 @Suite("agent end to end", .serialized, .requiresRoot)
 struct AgentEndToEndTests {
-    /// Runs `body` against a fresh cluster, stops it, and checks that nothing was left behind.
-    func withCluster(supervised: Bool = false, _ body: (Cluster) async throws -> Void) async throws {
-        let cluster = try await Cluster.start(supervised: supervised)
-        do {
-            try await body(cluster)
-        } catch {
-            try await cluster.stop()
-            throw error
-        }
-        try await cluster.stop()
-        let left = Leftovers.find(rootfs: cluster.rootfs) + Leftovers.find(rootfs: cluster.home)
-        #expect(left.isEmpty, "left on the host: \(left)")
-    }
-
     @Test(arguments: [false, true]) func aCommandTaskRunsToFinishedWithItsOutputAndMesosEnvironment(supervised: Bool) async throws {
         try await withCluster(supervised: supervised) { cluster in
             let script = "echo task=$MESOS_TASK_ID sandbox=$MESOS_SANDBOX host=$HOST port0=$PORT0 ports=$PORTS pwd=$(pwd) greeting=$GREETING; echo oops >&2"

@@ -11,19 +11,6 @@ import Testing
 /// the leftover checks look at the whole host.
 @Suite("health checks end to end", .serialized, .requiresRoot)
 struct HealthCheckEndToEndTests {
-    func withCluster(supervised: Bool = false, _ body: (Cluster) async throws -> Void) async throws {
-        let cluster = try await Cluster.start(supervised: supervised)
-        do {
-            try await body(cluster)
-        } catch {
-            try await cluster.stop()
-            throw error
-        }
-        try await cluster.stop()
-        let left = Leftovers.find(rootfs: cluster.rootfs) + Leftovers.find(rootfs: cluster.home)
-        #expect(left.isEmpty, "left on the host: \(left)")
-    }
-
     static let quickKill = KillPolicy(gracePeriod: DurationInfo(nanoseconds: 100_000_000))
 
     /// Checks at once and every 0.3 s; `grace` 0 counts every failure from the start.
@@ -164,7 +151,7 @@ struct HealthCheckEndToEndTests {
             let run = try SpawnedCommand([TestHost.berthBinary, "task", "run", "--coordinator", cluster.coordinator.url, "--mem", "32",
                                           "--health-cmd", "echo not yet; exit 1", "--health-interval", "300ms", "--health-retries", "2",
                                           "--health-delay", "0", "--health-start-period", "0", "--kill-grace-period", "0.1", "--", "exec sleep 60"])
-            let result = try await Self.finish(run)
+            let result = try await run.finishOffPool()
             #expect(result.status == 137, "killed with SIGKILL: \(result)")
             #expect(result.stderr.contains("TASK_RUNNING (unhealthy): health check failed (1 of 2 in a row): command exit code 1: not yet [REASON_TASK_HEALTH_CHECK_STATUS_UPDATED]"),
                     "\(result)")
@@ -173,16 +160,4 @@ struct HealthCheckEndToEndTests {
         }
     }
 
-    /// Waits for the child off the cooperative pool, which the coordinator in this process needs.
-    static func finish(_ child: SpawnedCommand) async throws -> CommandResult {
-        let box = UncheckedBox(child)
-        return try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try box.value.finish() }) }
-        }
-    }
-
-    struct UncheckedBox<T>: @unchecked Sendable {
-        let value: T
-        init(_ value: T) { self.value = value }
-    }
 }

@@ -13,20 +13,6 @@ import Testing
 /// scripts/test.sh: the leftover checks look at the whole host.
 @Suite("task logs end to end", .serialized, .requiresRoot)
 struct TaskLogsEndToEndTests {
-    func withCluster(supervised: Bool, configure: (inout AgentConfiguration) -> Void = { _ in },
-                     _ body: (Cluster) async throws -> Void) async throws {
-        let cluster = try await Cluster.start(supervised: supervised, configure: configure)
-        do {
-            try await body(cluster)
-        } catch {
-            try await cluster.stop()
-            throw error
-        }
-        try await cluster.stop()
-        let left = Leftovers.find(rootfs: cluster.rootfs) + Leftovers.find(rootfs: cluster.home)
-        #expect(left.isEmpty, "left on the host: \(left)")
-    }
-
     /// `berth ARGS...` off the cooperative pool, which the in-process agent and coordinator need.
     static func berth(_ arguments: [String]) async throws -> CommandResult {
         try await withCheckedThrowingContinuation { continuation in

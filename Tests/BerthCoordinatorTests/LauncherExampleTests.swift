@@ -23,7 +23,7 @@ import Testing
         let acknowledged = try await agent.events.next("ACKNOWLEDGE of the retry") { $0.acknowledge?.taskID == "copy-1-try-2" }
         #expect(acknowledged.acknowledge?.frameworkID == framework)
 
-        let result = try await TaskRunTests.finish(child)
+        let result = try await child.finishOffPool()
         #expect(result.status == 0, "\(result)")
         #expect(result.stderr.contains("copy-1-try-1: TASK_FAILED"))
         _ = try await agent.events.next("SHUTDOWN_FRAMEWORK") { $0.type == .shutdownFramework }

@@ -8,10 +8,10 @@ import Testing
 /// `berth state`, `berth agent ls`, `berth framework ls` and `berth task ls`, the built binary
 /// against a real coordinator.
 @Suite(.serialized) struct StateCommandTests {
-    /// `berth ARGS` to its end, waited for off the cooperative pool (TaskRunTests.finish).
+    /// `berth ARGS` to its end, waited for off the cooperative pool (finishOffPool).
     static func berth(_ arguments: [String], environment: [String: String] = [:]) async throws -> CommandResult {
         let command = environment.isEmpty ? [TestHost.berthBinary] : ["/usr/bin/env"] + environment.map { "\($0.key)=\($0.value)" } + [TestHost.berthBinary]
-        return try await TaskRunTests.finish(SpawnedCommand(command + arguments))
+        return try await SpawnedCommand(command + arguments).finishOffPool()
     }
 
     /// A coordinator with one agent and one framework running task t1 (1 cpu, 128 MB).

@@ -10,19 +10,6 @@ import Testing
 /// `berth task run` and `berth task kill` (and the SDK's TaskRunner under them) against a real
 /// coordinator, with a simulated agent playing the task's life.
 @Suite(.serialized) struct TaskRunTests {
-    /// Waits for the child off the cooperative pool, which the coordinator in this process needs.
-    static func finish(_ child: SpawnedCommand) async throws -> CommandResult {
-        let box = UncheckedBox(child)
-        return try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try box.value.finish() }) }
-        }
-    }
-
-    /// The child is only touched by the one queue that waits for it.
-    struct UncheckedBox<T>: @unchecked Sendable {
-        let value: T
-        init(_ value: T) { self.value = value }
-    }
 
     static func taskRun(_ coordinator: TestCoordinator, _ arguments: [String]) throws -> SpawnedCommand {
         try SpawnedCommand([TestHost.berthBinary, "task", "run", "--coordinator", "127.0.0.1:\(coordinator.port)"] + arguments)
@@ -68,7 +55,7 @@ import Testing
         let frameworkID = try #require(launch.launch?.frameworkID)
         try await agent.update(frameworkID, task.taskID, .running)
         try await agent.update(frameworkID, task.taskID, .failed, message: "Command exited with status 7")
-        let result = try await Self.finish(child)
+        let result = try await child.finishOffPool()
         #expect(result.status == 7, "\(result)")
         #expect(result.stderr.contains("TASK_RUNNING"))
         #expect(result.stderr.contains("TASK_FAILED: Command exited with status 7"))
@@ -79,7 +66,7 @@ import Testing
         let coordinator = try await TestCoordinator.start()
         _ = try await SimulatedAgent.register(to: coordinator, resources: "cpus:2;mem:1024")
         let child = try Self.taskRun(coordinator, ["--cpus", "64", "--offer-wait", "1s", "--", "true"])
-        let result = try await Self.finish(child)
+        let result = try await child.finishOffPool()
         #expect(result.status == 125, "\(result)")
         #expect(result.stderr.contains("no offer with"), "\(result)")
         try await coordinator.stop()
@@ -98,7 +85,7 @@ import Testing
         let killed = try await agent.events.next("KILL") { $0.type == .kill }
         #expect(killed.kill?.taskID == task.taskID)
         try await agent.update(frameworkID, task.taskID, .killed, message: "Command terminated with signal 15")
-        let result = try await Self.finish(child)
+        let result = try await child.finishOffPool()
         #expect(result.status == 128 + 15, "\(result)")
         try await coordinator.stop()
     }
@@ -107,12 +94,12 @@ import Testing
         let coordinator = try await TestCoordinator.start()
         let (agent, framework) = try await FrameworkLifecycleTests.runningTask(coordinator)
         let address = "127.0.0.1:\(coordinator.port)"
-        let result = try await Self.finish(try SpawnedCommand([TestHost.berthBinary, "task", "kill", "--coordinator", address, "t1"]))
+        let result = try await SpawnedCommand([TestHost.berthBinary, "task", "kill", "--coordinator", address, "t1"]).finishOffPool()
         #expect(result.status == 0, "\(result)")
         let kill = try await agent.events.next("KILL") { $0.type == .kill }
         #expect(kill.kill?.taskID == "t1")
         #expect(kill.kill?.frameworkID == framework.id)
-        let unknown = try await Self.finish(try SpawnedCommand([TestHost.berthBinary, "task", "kill", "--coordinator", address, "nope"]))
+        let unknown = try await SpawnedCommand([TestHost.berthBinary, "task", "kill", "--coordinator", address, "nope"]).finishOffPool()
         #expect(unknown.status == 1)
         #expect(unknown.stderr.contains("no live task nope"), "\(unknown)")
         try await coordinator.stop()

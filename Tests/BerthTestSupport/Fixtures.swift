@@ -39,3 +39,20 @@ public struct FixtureError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
+
+extension SpawnedCommand {
+    /// Waits for the child off the cooperative pool, which a coordinator or agent running in the
+    /// test process needs.
+    public func finishOffPool() async throws -> CommandResult {
+        let box = UncheckedBox(self)
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try box.value.finish() }) }
+        }
+    }
+}
+
+/// The child is only touched by the one queue that waits for it.
+private struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -8,6 +8,7 @@ import BerthTestSupport
 import Foundation
 import Logging
 import ServiceLifecycle
+import Testing
 
 /// A real coordinator on a loopback port, a real agent registered with it (its home in a
 /// temporary directory, the busybox fixture as the default root filesystem) and a framework
@@ -207,4 +208,19 @@ actor TestScheduler {
             try await Task.sleep(for: .milliseconds(20))
         }
     }
+}
+
+/// Runs `body` against a fresh cluster, stops it, and checks that nothing was left on the host.
+func withCluster(supervised: Bool = false, configure: (inout AgentConfiguration) -> Void = { _ in },
+                 _ body: (Cluster) async throws -> Void) async throws {
+    let cluster = try await Cluster.start(supervised: supervised, configure: configure)
+    do {
+        try await body(cluster)
+    } catch {
+        try await cluster.stop()
+        throw error
+    }
+    try await cluster.stop()
+    let left = Leftovers.find(rootfs: cluster.rootfs) + Leftovers.find(rootfs: cluster.home)
+    #expect(left.isEmpty, "left on the host: \(left)")
 }
