@@ -56,7 +56,7 @@ extension Agent {
             // Checkpointed before the start, so a restarted agent finds (or cleans up) the container
             // whatever moment it died at.
             tasks[key]?.checkpoint.containerID = containerID
-            checkpoint(key)
+            await checkpointWritten(key)
             let container = try await start(plan, root: root, sandbox: sandbox, containerID: containerID)
             tasks[key]?.phase = .running(container)
             report(key, .running, message: "container \(containerID.prefix(12)) started")

@@ -28,6 +28,8 @@ public actor Agent {
     var heartbeatInterval: Duration = .seconds(15)
     var currentSession: Task<Void, any Error>?
     var tasks: [TaskKey: AgentTask] = [:]
+    /// Checkpoint writes per task (Agent+Checkpoints).
+    var writers: [TaskKey: CheckpointWriter] = [:]
     var counters = AgentCounters()
     /// LAUNCH_GROUPs with a task still here, by group ID.
     var launchGroups: [String: LaunchGroup] = [:]
@@ -62,6 +64,8 @@ public actor Agent {
         /// When the head of `checkpoint.pending` is (re)sent next, and the wait after that.
         var due: ContinuousClock.Instant?
         var retry: Duration
+        /// Updates by UUID whose checkpoint write (that version) may not be on disk yet.
+        var unwritten: [String: Int] = [:]
         /// The image the task runs from, while it launches: kept from image garbage collection.
         var image: String?
         /// Its container was adopted from a previous run of the agent, whose lock on the
@@ -114,19 +118,11 @@ public actor Agent {
             task.retry = configuration.statusRetryInterval
         }
         tasks[key] = task
-        checkpoint(key)
+        // Apart from the assignment: the write it starts reads `tasks`.
+        let version = checkpoint(key)
+        tasks[key]?.unwritten[status.uuid ?? ""] = version
         logger.info("task \(state.rawValue)", metadata: ["task": "\(key)", "message": "\(message ?? "")", "healthy": "\(status.healthy.map(String.init) ?? "-")"])
         flush(key)
-    }
-
-    func checkpoint(_ key: TaskKey) {
-        guard let task = tasks[key] else { return }
-        do {
-            try store.save(task.checkpoint)
-        } catch {
-            // Still sent: delivering it now beats holding it back because the disk failed.
-            logger.error("checkpoint task \(key): \(error); its updates are lost if the agent dies now")
-        }
     }
 
     /// Sends the head update of every task whose time has come, when connected.
@@ -140,6 +136,9 @@ public actor Agent {
     func flush(_ key: TaskKey, now: ContinuousClock.Instant = .now) {
         guard let streamID, let agentID, let task = tasks[key], let head = task.checkpoint.pending.first,
               let due = task.due, due <= now else { return }
+        // Not before a checkpoint holding it is on disk: the write calls flush when it is done.
+        guard isWritten(key, version: task.unwritten[head.uuid ?? ""]) else { return }
+        tasks[key]?.unwritten[head.uuid ?? ""] = nil
         tasks[key]?.due = now + task.retry
         tasks[key]?.retry = min(task.retry * 2, configuration.statusRetryMaximum)
         let call = AgentCall(type: .statusUpdate, agentID: agentID, statusUpdate: .init(frameworkID: key.framework, status: head))
@@ -173,7 +172,7 @@ public actor Agent {
         task.retry = configuration.statusRetryInterval
         if task.checkpoint.pending.isEmpty, case .exited = task.phase {
             tasks[key] = nil
-            store.remove(framework: key.framework, task: key.task)
+            removeCheckpoint(key)
             forgetGroupIfDone(task.checkpoint.group)
             // Its sandbox's garbage collection delay counts from now.
             utimes(store.sandbox(framework: key.framework, task: key.task), nil)

@@ -21,5 +21,6 @@ public struct AgentService: Service {
             }
         }
         await agent.stopAllTasks()
+        await agent.checkpointsSettled()
     }
 }

@@ -8,11 +8,12 @@ import Testing
     /// TASK_UNREACHABLE for a partition-aware framework, and outstanding offers are rescinded.
     @Test(arguments: [([String](), TaskState.lost), (["PARTITION_AWARE"], .unreachable)])
     func silentAgentBecomesUnreachable(capabilities: [String], expected: TaskState) async throws {
-        // 1.5 s of silence makes the agent unreachable: short for the test, long enough that a
-        // loaded machine delaying the 50 ms heartbeats does not trip it early.
+        // 3 s of silence makes the agent unreachable: short for the test, long enough that a
+        // loaded machine delaying the 50 ms heartbeats does not trip it early (1.5 s did once,
+        // with the whole suite and a build sharing two cores).
         let coordinator = try await TestCoordinator.start(TestCoordinator.configuration {
             $0.agentPingTimeout = .milliseconds(500)
-            $0.maxAgentPingTimeouts = 3
+            $0.maxAgentPingTimeouts = 6
         })
         let agent = try await SimulatedAgent.register(to: coordinator, resources: "cpus:2;mem:1024")
         // Alive while the task starts, however slow the machine; silent from the point the test chooses.
