@@ -217,17 +217,10 @@ struct AgentEndToEndTests {
     /// go on under their supervisors; the restarted agent adopts them, learns the exit of the one
     /// that ended meanwhile, and kills the others on request. No update is missing or repeated.
     @Test func containersOutliveAKilledAgentAndAreAdoptedByTheNextOne() async throws {
-        let rootfs = try Fixtures.busyboxRootfs()
-        let coordinator = try await TestCoordinator.start(port: 0)
-        var template = Array("/tmp/berth-agent-test-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw FixtureError("mkdtemp: errno \(errno)") }
-        let home = String(cString: made)
-        defer { try? FileManager.default.removeItem(atPath: home) }
-        let arguments = [TestHost.berthBinary, "agent", "--coordinator", "127.0.0.1:\(coordinator.port)", "--home", home, "--listen", "127.0.0.1:0",
-                         "--default-rootfs", rootfs, "--hostname", "agent-proc", "--log-level", "error",
-                         "--resources", "cpus:2;mem:1024;disk:1024;ports:[31000-31009]"]
-        let scheduler = try await TestScheduler.subscribe(to: coordinator.url)
-        let first = try SpawnedCommand(arguments)
+        let setup = try await AgentProcessSetup.start()
+        defer { setup.removeHome() }
+        let (scheduler, home) = (setup.scheduler, setup.home)
+        let first = try setup.spawnAgent()
         let offer = try await scheduler.nextOffer()
         func task(_ id: TaskID, _ command: String) throws -> TaskInfo {
             TaskInfo(name: id.value, taskID: id, agentID: offer.agentID, resources: try Resources.parse("cpus:0.1;mem:32"),
@@ -246,7 +239,7 @@ struct AgentEndToEndTests {
         let processes = try Fixtures.run("/bin/ps", ["-eo", "cmd"]).stdout
         #expect(processes.split(separator: "\n").filter { $0.contains("sleep 60") }.count >= long.count, "the containers outlive the agent's SIGKILL")
 
-        let second = try SpawnedCommand(arguments)
+        let second = try setup.spawnAgent()
         let failed = try await scheduler.update("short", .failed)
         #expect(failed.message == "Command exited with status 4", "the exit while the agent was down is learned: \(failed)")
         #expect(failed.agentID == offer.agentID, "the restarted agent keeps its ID")
@@ -262,9 +255,7 @@ struct AgentEndToEndTests {
         kill(second.pid, SIGTERM)
         let stopped = try second.finish()
         #expect(stopped.status == 0, "\(stopped)")
-        try await coordinator.stop()
-        let left = Leftovers.find(rootfs: rootfs) + Leftovers.find(rootfs: home)
-        #expect(left.isEmpty, "left on the host: \(left)")
+        try await setup.stopAndCheckLeftovers()
         #expect((try? FileManager.default.contentsOfDirectory(atPath: home + "/agent/containers")) ?? [] == [])
     }
 

@@ -100,17 +100,10 @@ struct HealthCheckEndToEndTests {
     /// the restart is reported and kills the task as usual. The grace period (ignoring checks
     /// before `ready` exists) ended with the first success, also for the second agent.
     @Test func anAdoptedContainerResumesItsChecksWithoutReportingAgain() async throws {
-        let rootfs = try Fixtures.busyboxRootfs()
-        let coordinator = try await TestCoordinator.start(port: 0)
-        var template = Array("/tmp/berth-agent-test-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw FixtureError("mkdtemp: errno \(errno)") }
-        let home = String(cString: made)
-        defer { try? FileManager.default.removeItem(atPath: home) }
-        let arguments = [TestHost.berthBinary, "agent", "--coordinator", "127.0.0.1:\(coordinator.port)", "--home", home, "--listen", "127.0.0.1:0",
-                         "--default-rootfs", rootfs, "--hostname", "agent-proc", "--log-level", "error",
-                         "--resources", "cpus:2;mem:1024;disk:1024;ports:[31000-31009]"]
-        let scheduler = try await TestScheduler.subscribe(to: coordinator.url)
-        let first = try SpawnedCommand(arguments)
+        let setup = try await AgentProcessSetup.start()
+        defer { setup.removeHome() }
+        let (scheduler, home) = (setup.scheduler, setup.home)
+        let first = try setup.spawnAgent()
         let offer = try await scheduler.nextOffer()
         var task = TaskInfo(name: "watched", taskID: "watched", agentID: offer.agentID, resources: try Resources.parse("cpus:0.1;mem:32"),
                             command: CommandInfo(value: "touch ready; exec sleep 60"), killPolicy: Self.quickKill)
@@ -122,7 +115,7 @@ struct HealthCheckEndToEndTests {
         kill(first.pid, SIGKILL)
         _ = try? first.finish()
 
-        let second = try SpawnedCommand(arguments)
+        let second = try setup.spawnAgent()
         try await AgentEndToEndTests.waitUntilAcknowledged(agent: second)
         try await Task.sleep(for: .seconds(1))
         #expect(await scheduler.states("watched") == [.starting, .running, .running], "the same health is not reported again after the restart")
@@ -136,9 +129,7 @@ struct HealthCheckEndToEndTests {
         kill(second.pid, SIGTERM)
         let stopped = try second.finish()
         #expect(stopped.status == 0, "\(stopped)")
-        try await coordinator.stop()
-        let left = Leftovers.find(rootfs: rootfs) + Leftovers.find(rootfs: home)
-        #expect(left.isEmpty, "left on the host: \(left)")
+        try await setup.stopAndCheckLeftovers()
     }
 
     /// `berth task run --health-*`: the changes of health are shown as they arrive, and the

@@ -224,3 +224,40 @@ func withCluster(supervised: Bool = false, configure: (inout AgentConfiguration)
     let left = Leftovers.find(rootfs: cluster.rootfs) + Leftovers.find(rootfs: cluster.home)
     #expect(left.isEmpty, "left on the host: \(left)")
 }
+
+/// A coordinator in this process and `berth agent` as processes of their own on one home, so a
+/// test can kill an agent with SIGKILL and start the next; a test framework is subscribed.
+struct AgentProcessSetup {
+    let rootfs: String
+    let coordinator: TestCoordinator
+    let home: String
+    let scheduler: TestScheduler
+
+    static func start() async throws -> AgentProcessSetup {
+        let rootfs = try Fixtures.busyboxRootfs()
+        let coordinator = try await TestCoordinator.start(port: 0)
+        var template = Array("/tmp/berth-agent-test-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw FixtureError("mkdtemp: errno \(errno)") }
+        let home = String(cString: made)
+        let scheduler = try await TestScheduler.subscribe(to: coordinator.url)
+        return AgentProcessSetup(rootfs: rootfs, coordinator: coordinator, home: home, scheduler: scheduler)
+    }
+
+    /// A new `berth agent` on the home.
+    func spawnAgent() throws -> SpawnedCommand {
+        try SpawnedCommand([TestHost.berthBinary, "agent", "--coordinator", "127.0.0.1:\(coordinator.port)", "--home", home, "--listen", "127.0.0.1:0",
+                            "--default-rootfs", rootfs, "--hostname", "agent-proc", "--log-level", "error",
+                            "--resources", "cpus:2;mem:1024;disk:1024;ports:[31000-31009]"])
+    }
+
+    /// Stops the coordinator and checks that nothing was left on the host.
+    func stopAndCheckLeftovers() async throws {
+        try await coordinator.stop()
+        let left = Leftovers.find(rootfs: rootfs) + Leftovers.find(rootfs: home)
+        #expect(left.isEmpty, "left on the host: \(left)")
+    }
+
+    func removeHome() {
+        try? FileManager.default.removeItem(atPath: home)
+    }
+}
