@@ -55,9 +55,9 @@ public struct SupervisedLaunch: Codable, Sendable {
     /// The agent's cgroup layout: the helper runs in the agent's cgroup (through the supervisor),
     /// so it is the layout it would detect, without reading a mountinfo that holds a line per
     /// running container.
-    var cgroupLayout: CgroupLayout?
+    var cgroupLayout: CgroupLayout
 
-    init(id: String, configuration: ContainerConfiguration, cgroupLayout: CgroupLayout?) {
+    init(id: String, configuration: ContainerConfiguration, cgroupLayout: CgroupLayout) {
         self.id = id
         self.cgroupLayout = cgroupLayout
         rootfs = configuration.rootfs
@@ -95,8 +95,8 @@ public struct SupervisedLaunch: Codable, Sendable {
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: file(in: directory)))
             let launch = try JSONDecoder().decode(SupervisedLaunch.self, from: data)
-            let cgroups = try launch.cgroupLayout.map { Cgroups.manager(for: $0, logger: logger) } ?? Cgroups.detect(logger: logger)
-            let container = Container(id: launch.id, configuration: launch.configuration, cgroups: cgroups, logger: logger)
+            let container = Container(id: launch.id, configuration: launch.configuration,
+                                      cgroups: Cgroups.manager(for: launch.cgroupLayout, logger: logger), logger: logger)
             try container.start()
             guard let pid = container.pid else { throw BerthError(.invalidState, "the container has no process after its start") }
             try AgentStore.writeDurably(Data("\(pid)\n".utf8), to: directory + "/pid")
