@@ -34,8 +34,9 @@ let package = Package(
     targets: [
         .target(name: "CBerthShim", linkerSettings: [.linkedLibrary("cap")]),
         // One per running container, as its parent, so containers outlive the agent (docs/agent.md).
-        // Plain C: its memory must stay small.
-        .executableTarget(name: "berth-supervise"),
+        // Plain C: its memory must stay small. It starts the container with the C launcher from a
+        // plan the agent built, so no Swift program is exec'd per container.
+        .executableTarget(name: "berth-supervise", dependencies: ["CBerthShim"]),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
         // Compression libraries for image layers: used by BerthImage only.

@@ -7,32 +7,27 @@ import Foundation
 import Glibc
 import Logging
 
-/// Where the supervisor and the helper that starts a container are (docs/agent.md).
+/// Where the supervisor is (docs/agent.md).
 public struct Supervision: Sendable {
     /// The `berth-supervise` executable.
     public var supervisor: String
-    /// The command that starts the container from a directory given as its last argument:
-    /// `[berth, "container-start"]`.
-    public var helper: [String]
 
-    public init(supervisor: String, helper: [String]) {
+    public init(supervisor: String) {
         self.supervisor = supervisor
-        self.helper = helper
     }
 
-    /// `berth-supervise` beside the running executable, and that executable as the helper; nil
-    /// when there is no supervisor to use.
+    /// `berth-supervise` beside the running executable; nil when there is none.
     public static func besideExecutable() -> Supervision? {
         guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
         let supervisor = (executable as NSString).deletingLastPathComponent + "/berth-supervise"
         guard FileManager.default.isExecutableFile(atPath: supervisor) else { return nil }
-        return Supervision(supervisor: supervisor, helper: [executable, "container-start"])
+        return Supervision(supervisor: supervisor)
     }
 }
 
-/// What the helper needs to start one container, as JSON in its supervisor's directory. Only
-/// what the agent sets is carried; stdio is inherited from the supervisor (the sandbox files, or
-/// the pipes it copies into them with rotation).
+/// The container's configuration, as JSON in its supervisor's directory: what a command run in
+/// the container (a health check) is set up from, also by an agent that adopted it. Only what the
+/// agent sets is carried.
 public struct SupervisedLaunch: Codable, Sendable {
     public struct Mount: Codable, Sendable {
         var source: String
@@ -52,14 +47,9 @@ public struct SupervisedLaunch: Codable, Sendable {
     var memoryBytes: Int64?
     var pids: Int?
     var bindMounts: [Mount]
-    /// The agent's cgroup layout: the helper runs in the agent's cgroup (through the supervisor),
-    /// so it is the layout it would detect, without reading a mountinfo that holds a line per
-    /// running container.
-    var cgroupLayout: CgroupLayout
 
-    init(id: String, configuration: ContainerConfiguration, cgroupLayout: CgroupLayout) {
+    init(id: String, configuration: ContainerConfiguration) {
         self.id = id
-        self.cgroupLayout = cgroupLayout
         rootfs = configuration.rootfs
         command = configuration.command
         env = configuration.env
@@ -86,25 +76,6 @@ public struct SupervisedLaunch: Codable, Sendable {
     }
 
     static func file(in directory: String) -> String { directory + "/launch.json" }
-    static func errorFile(in directory: String) -> String { directory + "/launch-error" }
-
-    /// The helper's whole job (`berth container-start DIR`): start the container, write its PID
-    /// and leave it running. Its exit makes the supervisor the container's parent. A failure is
-    /// written to DIR/launch-error for the agent, in the words of a status message.
-    public static func startContainer(directory: String, logger: Logger) throws {
-        do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: file(in: directory)))
-            let launch = try JSONDecoder().decode(SupervisedLaunch.self, from: data)
-            let container = Container(id: launch.id, configuration: launch.configuration,
-                                      cgroups: Cgroups.manager(for: launch.cgroupLayout, logger: logger), logger: logger)
-            try container.start()
-            guard let pid = container.pid else { throw BerthError(.invalidState, "the container has no process after its start") }
-            try AgentStore.writeDurably(Data("\(pid)\n".utf8), to: directory + "/pid")
-        } catch {
-            try? AgentStore.writeDurably(Data(describe(error).utf8), to: errorFile(in: directory))
-            throw error
-        }
-    }
 
     /// A launch failure as one line a person can act on.
     static func describe(_ error: any Error) -> String {
@@ -131,29 +102,101 @@ struct SupervisedDriver: ContainerDriver {
 
     func start(id: String, configuration: ContainerConfiguration, sandbox: String) throws -> any TaskContainer {
         let dir = "\(directory)/\(id)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try AgentStore.writeDurably(try JSONEncoder().encode(SupervisedLaunch(id: id, configuration: configuration, cgroupLayout: cgroups.layout)), to: SupervisedLaunch.file(in: dir))
-        let pid = try spawnSupervisor(directory: dir, stdio: configuration.stdio, sandbox: sandbox)
-        let startTime = Pidfd.startTime(of: pid) ?? 0
-        try AgentStore.writeDurably(Data("\(pid) \(startTime)\n".utf8), to: dir + "/supervisor")
-        // Started when the helper has written the PID; failed when the supervisor exits first.
-        let deadline = ContinuousClock.now + .seconds(120)
-        while !FileManager.default.fileExists(atPath: dir + "/pid") {
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
-                let why = (try? String(contentsOfFile: SupervisedLaunch.errorFile(in: dir), encoding: .utf8))
-                    ?? "the container's supervisor exited with wait status \(status) before the container started"
-                try? FileManager.default.removeItem(atPath: dir)
-                throw BerthError(.launch, why)
-            }
-            guard ContinuousClock.now < deadline else {
-                kill(-pid, SIGKILL)
-                throw BerthError(.launch, "the container did not start within 120 s")
-            }
-            usleep(2_000)
+        // The plan, the state files and the cgroup are made here; the supervisor only clones and
+        // releases the container (no Swift program exec'd per container).
+        let container = Container(id: id, configuration: configuration, cgroups: cgroups, logger: logger)
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let plan = try container.prepareSupervisorPlan().encoded()
+            // Not synced: only an agent restart must find it, and a reboot ends the container too.
+            try JSONEncoder().encode(SupervisedLaunch(id: id, configuration: configuration))
+                .write(to: URL(fileURLWithPath: SupervisedLaunch.file(in: dir)), options: .atomic)
+            try startSupervisor(directory: dir, plan: plan, stdio: configuration.stdio, sandbox: sandbox)
+        } catch {
+            container.remove()
+            try? FileManager.default.removeItem(atPath: dir)
+            throw error
         }
-        return SupervisedContainer(id: id, directory: dir, supervisorPID: pid, isChild: true, cgroups: cgroups,
+        return SupervisedContainer(id: id, directory: dir, supervisorPID: try supervisorPID(in: dir), isChild: true, cgroups: cgroups,
                                    memoryLimit: configuration.limits.memoryBytes, logger: logger)
+    }
+
+    private func supervisorPID(in dir: String) throws -> Int32 {
+        guard let record = try? String(contentsOfFile: dir + "/supervisor", encoding: .utf8),
+              let pid = record.split(separator: " ").first.flatMap({ Int32($0) }) else {
+            throw BerthError(.launch, "the supervisor's record \(dir)/supervisor cannot be read back")
+        }
+        return pid
+    }
+
+    /// Starts the supervisor with the plan on its stdin, a socket it answers on once the
+    /// container runs or could not start (see Sources/berth-supervise/main.c).
+    private func startSupervisor(directory dir: String, plan: [UInt8], stdio: [Int32?], sandbox: String) throws {
+        var ends: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
+            throw SystemError("socketpair for the container's supervisor", errno: errno)
+        }
+        let socket = ends[0]
+        defer { close(socket) }
+        let pid: Int32
+        do {
+            defer { close(ends[1]) }
+            pid = try spawnSupervisor(directory: dir, stdin: ends[1], stdio: stdio, sandbox: sandbox)
+        }
+        let startTime = Pidfd.startTime(of: pid) ?? 0
+        var answer = ""
+        do {
+            try AgentStore.writeDurably(Data("\(pid) \(startTime)\n".utf8), to: dir + "/supervisor")
+            try Self.sendPlan(plan, to: socket)
+            answer = try Self.readAnswer(from: socket, timeout: .seconds(120))
+        } catch {
+            kill(-pid, SIGKILL)
+            _ = waitpid(pid, nil, 0)
+            throw error
+        }
+        let fields = answer.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
+        if fields.first == "pid", fields.count == 2, Int32(fields[1]) != nil { return }
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, 0)
+        if fields.first == "step", fields.count == 4, let hint = Int32(fields[1]), let err = Int32(fields[2]) {
+            throw LaunchFailure(step: String(fields[3]), errno: err, exitStatus: hint)
+        }
+        if fields.first == "error", answer.count > 6 { throw BerthError(.launch, String(answer.dropFirst(6))) }
+        throw BerthError(.launch, "the container's supervisor exited with wait status \(status) before the container started")
+    }
+
+    private static func sendPlan(_ bytes: [UInt8], to socket: Int32) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { raw in
+                raw.baseAddress.map { Glibc.send(socket, $0 + sent, raw.count - sent, Int32(MSG_NOSIGNAL)) } ?? 0
+            }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw SystemError("send the launch plan to the container's supervisor", errno: errno) }
+            sent += n
+        }
+        shutdown(socket, Int32(SHUT_WR))
+    }
+
+    /// The supervisor's one-line answer; empty when it closed the socket without one.
+    private static func readAnswer(from socket: Int32, timeout: Duration) throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        while true {
+            let left = ContinuousClock.now.duration(to: deadline)
+            guard left > .zero else { throw BerthError(.launch, "the container did not start within \(timeout)") }
+            var fds = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&fds, 1, Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000) + 1)
+            if ready < 0 && errno == EINTR { continue }
+            guard ready >= 0 else { throw SystemError("wait for the container's supervisor", errno: errno) }
+            if ready == 0 { continue }
+            let n = buffer.withUnsafeMutableBytes { raw in raw.baseAddress.map { read(socket, $0, raw.count) } ?? 0 }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            bytes += buffer[0..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// The container of a previous agent run: its supervisor still running (same PID and start
@@ -171,13 +214,14 @@ struct SupervisedDriver: ContainerDriver {
     }
 
     /// posix_spawn: no Swift code runs in the child (the supervisor starts its own session).
-    /// Default signal handling, the task's sandbox files as stdout and stderr (with rotation the
-    /// container gets pipes instead; the supervisor's own messages still go to these).
-    private func spawnSupervisor(directory: String, stdio: [Int32?], sandbox: String) throws -> Int32 {
+    /// Default signal handling, `stdin` (the plan's socket) as its stdin, the task's sandbox files
+    /// as stdout and stderr (with rotation the container gets pipes instead; the supervisor's own
+    /// messages still go to these).
+    private func spawnSupervisor(directory: String, stdin: Int32, stdio: [Int32?], sandbox: String) throws -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdin, 0)
         for (target, source) in stdio.enumerated().dropFirst() {
             if let source { posix_spawn_file_actions_adddup2(&actions, source, Int32(target)) }
         }
@@ -193,7 +237,7 @@ struct SupervisedDriver: ContainerDriver {
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let logs = logRotation.map { ["--logs", sandbox, String($0.maxSize), String($0.keep)] } ?? []
-        let arguments = [supervision.supervisor] + logs + [directory] + supervision.helper + [directory]
+        let arguments = [supervision.supervisor] + logs + [directory]
         var argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0

@@ -128,9 +128,6 @@ public protocol Cgroup: Sendable {
 
 public protocol CgroupManager: Sendable {
     var version: CgroupVersion { get }
-    /// Where its cgroups go: handed to a helper that runs in the same cgroup, so it need not
-    /// detect it again (`Cgroups.manager(for:)`).
-    var layout: CgroupLayout { get }
     /// One line for logs and status output: version, host kind, controllers, where.
     var summary: String { get }
     /// Creates the cgroup with every limit already written, so nothing ever runs in it unlimited.

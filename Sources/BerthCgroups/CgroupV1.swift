@@ -10,7 +10,6 @@ public struct CgroupV1Manager: CgroupManager {
     public let controllers: [String: String]
     /// Whether a cgroup2 mount exists beside the v1 ones; for the summary only.
     public let hybrid: Bool
-    public var layout: CgroupLayout { .v1(controllers: controllers, hybrid: hybrid) }
     let logger: Logger?
 
     /// The hierarchies a container joins, in the order they are written.

@@ -7,7 +7,6 @@ public struct CgroupV2Manager: CgroupManager {
     public let mountPoint: String
     /// The parent cgroup, relative to the mount: "/" or "/user.slice/x.scope".
     public let parent: String
-    public var layout: CgroupLayout { .v2(mountPoint: mountPoint, parent: parent) }
     /// This process, which may have to leave the parent for a leaf (the "no internal processes" rule).
     public let selfPID: Int32
     let logger: Logger?

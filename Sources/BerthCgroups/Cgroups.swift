@@ -4,7 +4,7 @@ import Glibc
 import Logging
 
 /// Where Berth's cgroups go on this host, as decided by `Cgroups.layout`.
-public enum CgroupLayout: Sendable, Equatable, Codable {
+public enum CgroupLayout: Sendable, Equatable {
     /// Children of `parent` (relative to `mountPoint`).
     case v2(mountPoint: String, parent: String)
     /// Controller → absolute parent directory; `hybrid` when a cgroup2 mount exists too.

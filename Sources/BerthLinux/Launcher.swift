@@ -93,6 +93,12 @@ public struct LaunchFailure: Error, Sendable, CustomStringConvertible {
     public var errno: Int32
     public var exitStatus: Int32
 
+    public init(step: String, errno: Int32, exitStatus: Int32) {
+        self.step = step
+        self.errno = errno
+        self.exitStatus = exitStatus
+    }
+
     public var description: String { "\(step): \(Errno.name(errno))" }
 }
 

@@ -134,6 +134,25 @@ public final class Container: @unchecked Sendable {
         }
     }
 
+    /// For a container another process starts (`berth-supervise`): the plan, the state files and
+    /// the cgroup with its limits are made here, nothing is started. `remove()` undoes it all;
+    /// it runs already when this throws.
+    public func prepareSupervisorPlan() throws -> SupervisorPlan {
+        guard case .created = state, cgroup == nil else {
+            throw BerthError(.invalidState, "cannot prepare container \(id.prefix(12)): it was already started or prepared")
+        }
+        do {
+            let spec = try makePlan().launchSpec()
+            try writeStateFiles()
+            let cgroup = try cgroups.create(name: "berth-\(id)", limits: configuration.limits)
+            self.cgroup = cgroup
+            return SupervisorPlan(spec: spec, cloneCgroup: cgroup.cloneTarget, cgroupDirectories: cgroup.paths)
+        } catch {
+            remove()
+            throw error
+        }
+    }
+
     func makePlan() throws -> ContainerPlan {
         let rootfs = configuration.rootfs
         var isDirectory: ObjCBool = false

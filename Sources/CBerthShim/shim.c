@@ -9,6 +9,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/ioctl.h>
@@ -440,4 +441,186 @@ pid_t berth_enter(const struct berth_spawn_config *config, const int *cgroup_pro
     *error_fd = errors[0];
     *pid_fd = pids[0];
     return (pid_t)pid;
+}
+
+// ---- Spawn plans (berth-supervise). Runs before any clone, in a single-threaded process:
+// malloc is fine here.
+
+struct plan_reader {
+    const unsigned char *data;  // the plan's private copy: strings point into it
+    size_t length, offset;
+    int ok;
+};
+
+static const void *plan_take(struct plan_reader *r, size_t n) {
+    if (!r->ok || n > r->length - r->offset) {
+        r->ok = 0;
+        return NULL;
+    }
+    const void *at = r->data + r->offset;
+    r->offset += n;
+    return at;
+}
+
+static uint32_t plan_u32(struct plan_reader *r) {
+    uint32_t value = 0;
+    const void *at = plan_take(r, sizeof value);
+    if (at) memcpy(&value, at, sizeof value);
+    return value;
+}
+
+static uint64_t plan_u64(struct plan_reader *r) {
+    uint64_t value = 0;
+    const void *at = plan_take(r, sizeof value);
+    if (at) memcpy(&value, at, sizeof value);
+    return value;
+}
+
+// A length (UINT32_MAX: none), the bytes and a NUL, which lets the string be used in place.
+static const char *plan_string(struct plan_reader *r) {
+    uint32_t length = plan_u32(r);
+    if (!r->ok || length == UINT32_MAX) return NULL;
+    const char *text = plan_take(r, (size_t)length + 1);
+    if (!text || text[length] != 0) {
+        r->ok = 0;
+        return NULL;
+    }
+    return text;
+}
+
+// A count that the remaining bytes could hold at `minimum` bytes per element, so a corrupt count
+// cannot make the decoder allocate without bound.
+static size_t plan_count(struct plan_reader *r, size_t minimum) {
+    uint32_t count = plan_u32(r);
+    if (r->ok && (size_t)count * minimum > r->length - r->offset) r->ok = 0;
+    return r->ok ? count : 0;
+}
+
+static void *plan_alloc(struct berth_spawn_plan *plan, size_t *used, size_t size) {
+    if (*used >= sizeof plan->allocations / sizeof plan->allocations[0]) return NULL;
+    void *memory = calloc(1, size ? size : 1);
+    if (memory) plan->allocations[(*used)++] = memory;
+    return memory;
+}
+
+static const char *const *plan_strings(struct plan_reader *r, struct berth_spawn_plan *plan, size_t *used, size_t *count_out, int terminated) {
+    size_t count = plan_count(r, 4);
+    const char **list = plan_alloc(plan, used, (count + 1) * sizeof(char *));
+    if (!list) {
+        r->ok = 0;
+        return NULL;
+    }
+    for (size_t i = 0; i < count && r->ok; i++) {
+        list[i] = plan_string(r);
+        if (terminated && !list[i]) r->ok = 0;
+    }
+    if (count_out) *count_out = count;
+    return list;
+}
+
+void berth_spawn_plan_free(struct berth_spawn_plan *plan) {
+    if (plan->config.capabilities) cap_free(plan->config.capabilities);
+    for (size_t i = 0; i < sizeof plan->allocations / sizeof plan->allocations[0]; i++) free(plan->allocations[i]);
+    memset(plan, 0, sizeof *plan);
+}
+
+int berth_spawn_plan_decode(const unsigned char *data, size_t length, struct berth_spawn_plan *plan) {
+    memset(plan, 0, sizeof *plan);
+    size_t used = 0;
+    unsigned char *copy = plan_alloc(plan, &used, length);
+    if (!copy) return ENOMEM;
+    memcpy(copy, data, length);
+    struct plan_reader r = {.data = copy, .length = length, .offset = 0, .ok = 1};
+    struct berth_spawn_config *c = &plan->config;
+
+    const char *magic = plan_take(&r, 4);
+    if (!magic || memcmp(magic, "BSP1", 4) != 0) return EINVAL;
+    c->clone_flags = (int)plan_u32(&r);
+    c->unshare_cgroup = (int)plan_u32(&r);
+    c->setup_before_release = (int)plan_u32(&r);
+    c->new_session = (int)plan_u32(&r);
+    c->parent_death_signal = (int)plan_u32(&r);
+    c->uid = plan_u32(&r);
+    c->gid = plan_u32(&r);
+    c->no_new_privs = (int)plan_u32(&r);
+    c->cgroup_fd = -1;
+    c->stdio[0] = c->stdio[1] = c->stdio[2] = -1;
+
+    plan->has_capabilities = (int)plan_u32(&r);
+    plan->capability_mask = plan_u64(&r);
+    c->cap_last = (int)plan_u32(&r);
+    if (c->cap_last >= 0) {
+        if (c->cap_last > 63) r.ok = 0;
+        c->bounding_keep = plan_take(&r, (size_t)c->cap_last + 1);
+    }
+
+    size_t op_count = plan_count(&r, 40);
+    struct berth_op *ops = plan_alloc(plan, &used, op_count * sizeof *ops);
+    if (!ops) r.ok = 0;
+    for (size_t i = 0; i < op_count && r.ok; i++) {
+        ops[i].kind = (int)plan_u32(&r);
+        ops[i].flags = (int)plan_u32(&r);
+        ops[i].mount_flags = (unsigned long)plan_u64(&r);
+        ops[i].mode = plan_u32(&r);
+        ops[i].label = plan_string(&r);
+        ops[i].source = plan_string(&r);
+        ops[i].target = plan_string(&r);
+        ops[i].fstype = plan_string(&r);
+        ops[i].data = plan_string(&r);
+        if (!ops[i].label) r.ok = 0;
+    }
+    c->ops = ops;
+    c->op_count = op_count;
+
+    size_t argc = 0;
+    c->argv = plan_strings(&r, plan, &used, &argc, 1);
+    if (argc == 0) r.ok = 0;
+    c->envp = plan_strings(&r, plan, &used, NULL, 1);
+    c->path = plan_string(&r);
+
+    size_t group_count = plan_count(&r, 4);
+    gid_t *groups = plan_alloc(plan, &used, group_count * sizeof *groups);
+    if (!groups) r.ok = 0;
+    for (size_t i = 0; i < group_count && r.ok; i++) groups[i] = plan_u32(&r);
+    c->groups = groups;
+    c->group_count = group_count;
+
+    size_t instructions = plan_count(&r, 8);
+    if (instructions > 0) {
+        // Its own allocation: the kernel reads struct sock_filter, which wants 4-byte alignment.
+        void *filter = plan_alloc(plan, &used, instructions * 8);
+        const void *bytes = plan_take(&r, instructions * 8);
+        if (!filter || !bytes) r.ok = 0;
+        else memcpy(filter, bytes, instructions * 8);
+        c->seccomp_filter = filter;
+        c->seccomp_filter_len = instructions;
+    }
+
+    plan->clone_cgroup = plan_string(&r);
+    plan->cgroup_dirs = plan_strings(&r, plan, &used, &plan->cgroup_dir_count, 1);
+
+    if (!r.ok || r.offset != r.length) {
+        berth_spawn_plan_free(plan);
+        return EINVAL;
+    }
+    if (plan->has_capabilities) {
+        cap_t caps = cap_init();
+        if (!caps) {
+            berth_spawn_plan_free(plan);
+            return ENOMEM;
+        }
+        for (cap_value_t cap = 0; cap < 64; cap++) {
+            if (!(plan->capability_mask & (1ULL << cap))) continue;
+            for (int flag = 0; flag < 3; flag++) {
+                cap_flag_t which = flag == 0 ? CAP_EFFECTIVE : flag == 1 ? CAP_PERMITTED : CAP_INHERITABLE;
+                if (cap_set_flag(caps, which, 1, &cap, CAP_SET) != 0) {
+                    cap_free(caps);
+                    berth_spawn_plan_free(plan);
+                    return EINVAL;
+                }
+            }
+        }
+        c->capabilities = caps;
+    }
+    return 0;
 }

@@ -1,19 +1,26 @@
-// berth-supervise [--logs SANDBOX MAXBYTES KEEP] DIR HELPER [ARG...]: the parent of one
+// berth-supervise [--logs SANDBOX MAXBYTES KEEP] DIR [HELPER [ARG...]]: the parent of one
 // container, so it outlives the agent.
 //
-// Makes itself a child subreaper, runs HELPER (`berth container-start DIR`), which starts the
-// container, writes its PID to DIR/pid and exits: the orphaned container is reparented here.
+// Makes itself a child subreaper and starts the container. Without HELPER (how the agent runs
+// it), it reads a launch plan from stdin, a socket (BerthLinux's SupervisorPlan: every mount,
+// the user, the capabilities, the compiled seccomp filter and the cgroup, all decided by the
+// agent), clones the container with the C launcher, puts it into its cgroup, writes its PID to
+// DIR/pid and answers on the same socket: "pid N", "step HINT ERRNO STEP" (a setup step in the
+// container failed; HINT is 125, 126 or 127 as docker run exits) or "error TEXT". With HELPER,
+// it runs HELPER instead, which starts the container, writes DIR/pid and exits; the orphaned
+// container is reparented here.
+//
 // When the container's main process exits, its wait status goes to DIR/exit (written to a
 // temporary file, synced and renamed, so a reader sees all of it or nothing) and the supervisor
 // exits. A restarted agent finds the supervisor (or the exit file) again. Plain C with no
-// allocation after start: its memory is a few pages, not a runtime.
+// allocation once the container runs: its memory is a few pages, not a runtime.
 //
-// With --logs, the helper and the container write into pipes; the supervisor copies them into
-// SANDBOX/stdout and SANDBOX/stderr and, when one reaches MAXBYTES, renames it to .1 (the older
-// ones to .2 ... .KEEP, the oldest dropped) and starts a new one, as Mesos'
-// LogrotateContainerLogger does. A task writing without end thus fills at most
-// (KEEP + 1) * MAXBYTES per stream. The pipes are drained before the exit is recorded, so a
-// reader that sees the task ended sees all of its output.
+// With --logs, the container writes into pipes; the supervisor copies them into SANDBOX/stdout
+// and SANDBOX/stderr and, when one reaches MAXBYTES, renames it to .1 (the older ones to .2 ...
+// .KEEP, the oldest dropped) and starts a new one, as Mesos' LogrotateContainerLogger does. A
+// task writing without end thus fills at most (KEEP + 1) * MAXBYTES per stream. The pipes are
+// drained before the exit is recorded, so a reader that sees the task ended sees all of its
+// output.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -23,11 +30,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "berth_shim.h"
 
 enum { REMEMBERED = 64 };
 
@@ -45,19 +56,29 @@ static int read_pid(const char *dir) {
     return n > 0 ? atoi(text) : -1;
 }
 
-static int write_exit(const char *dir, int status) {
-    char path[PATH_MAX], temporary[PATH_MAX], text[32];
-    snprintf(path, sizeof path, "%s/exit", dir);
-    snprintf(temporary, sizeof temporary, "%s/exit.tmp", dir);
-    int length = snprintf(text, sizeof text, "%d\n", status);
+// DIR/NAME holding text, all or nothing: a temporary file renamed into place. Synced when it must
+// survive a crash of the machine, not only of the agent.
+static int write_file(const char *dir, const char *name, const char *text, int sync) {
+    char path[PATH_MAX], temporary[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(temporary, sizeof temporary, "%s/%s.tmp", dir, name);
+    size_t length = strlen(text);
     int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return -1;
-    int ok = write(fd, text, (size_t)length) == length && fsync(fd) == 0;
+    int ok = write(fd, text, length) == (ssize_t)length && (!sync || fsync(fd) == 0);
     close(fd);
     if (!ok || rename(temporary, path) != 0) return -1;
-    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dirfd >= 0) { fsync(dirfd); close(dirfd); }
+    if (sync) {
+        int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd >= 0) { fsync(dirfd); close(dirfd); }
+    }
     return 0;
+}
+
+static int write_exit(const char *dir, int status) {
+    char text[32];
+    snprintf(text, sizeof text, "%d\n", status);
+    return write_file(dir, "exit", text, 1);
 }
 
 // One rotated log: the sandbox directory (opened once, so renames and opens happen in it
@@ -141,6 +162,134 @@ static int finish(struct log *logs, int nlogs, const char *dir, int status) {
     return write_exit(dir, status) == 0 ? 0 : 1;
 }
 
+// The answer to the agent on the plan's socket; it may be gone (MSG_NOSIGNAL), which changes
+// nothing. Why a start failed also goes to stderr, the task's own, where its user looks.
+static void reply(int sock, const char *format, ...) {
+    char text[1024];
+    va_list args;
+    va_start(args, format);
+    int length = vsnprintf(text, sizeof text, format, args);
+    va_end(args);
+    if (length < 0) return;
+    if ((size_t)length >= sizeof text) length = (int)sizeof text - 1;
+    if (strncmp(text, "error ", 6) == 0) fprintf(stderr, "berth-supervise: cannot start the container: %s", text + 6);
+    for (int sent = 0; sent < length;) {
+        ssize_t n = send(sock, text + sent, (size_t)(length - sent), MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        sent += (int)n;
+    }
+}
+
+// Everything on fd until end of file, in a buffer the caller frees; NULL with errno set.
+static unsigned char *read_all(int fd, size_t *length) {
+    size_t capacity = 65536, used = 0;
+    unsigned char *data = malloc(capacity);
+    if (!data) return NULL;
+    for (;;) {
+        if (used == capacity) {
+            unsigned char *bigger = capacity < (64u << 20) ? realloc(data, capacity * 2) : NULL;
+            if (!bigger) { free(data); errno = EFBIG; return NULL; }
+            data = bigger;
+            capacity *= 2;
+        }
+        ssize_t n = read(fd, data + used, capacity - used);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) { int saved = errno; free(data); errno = saved; return NULL; }
+        if (n == 0) break;
+        used += (size_t)n;
+    }
+    *length = used;
+    return data;
+}
+
+// Starts the container from the plan on stdin (see the top of this file); its PID, or -1 once
+// the agent has been told why not.
+static pid_t spawn_from_plan(const char *dir, const int writers[2], int nlogs) {
+    // The socket stays for the answer; the container gets /dev/null as stdin, as before.
+    int sock = fcntl(0, F_DUPFD_CLOEXEC, 3);
+    size_t length = 0;
+    unsigned char *data = sock >= 0 ? read_all(sock, &length) : NULL;
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null >= 0) { dup2(null, 0); close(null); }
+    if (!data) {
+        reply(sock, "error read the launch plan: %s\n", strerror(errno));
+        return -1;
+    }
+    struct berth_spawn_plan plan;
+    int err = berth_spawn_plan_decode(data, length, &plan);
+    free(data);
+    if (err) {
+        reply(sock, "error the launch plan (%zu bytes) cannot be read (%s): the agent and berth-supervise must come from the same build\n",
+              length, strerror(err));
+        return -1;
+    }
+    for (int i = 0; i < nlogs; i++) plan.config.stdio[i + 1] = writers[i];
+    if (plan.clone_cgroup) plan.config.cgroup_fd = open(plan.clone_cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    int release = -1, errors = -1, in_cgroup = 0;
+    pid_t pid = berth_spawn(&plan.config, &release, &errors, &in_cgroup);
+    if (plan.config.cgroup_fd >= 0) close(plan.config.cgroup_fd);
+    if (pid < 0) {
+        reply(sock, "error clone the container process: %s\n", strerror(errno));
+        return -1;
+    }
+    const char *failed_cgroup = NULL;
+    int cgroup_err = 0;
+    for (size_t i = 0; !in_cgroup && i < plan.cgroup_dir_count && !failed_cgroup; i++) {
+        char path[PATH_MAX], text[32];
+        snprintf(path, sizeof path, "%s/cgroup.procs", plan.cgroup_dirs[i]);
+        int length = snprintf(text, sizeof text, "%d", pid);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, text, (size_t)length) != length) {
+            failed_cgroup = plan.cgroup_dirs[i];
+            cgroup_err = errno;
+        }
+        if (fd >= 0) close(fd);
+    }
+    // Never released, the child exits at its release point without running anything. A failed
+    // release (EPIPE) means the child already failed a step: its report says which.
+    if (!failed_cgroup) berth_release(release);
+    close(release);
+
+    struct berth_child_error report;
+    size_t got = 0;
+    while (got < sizeof report) {
+        ssize_t n = read(errors, (char *)&report + got, sizeof report - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(errors);
+    if (got == sizeof report) {
+        report.step[sizeof report.step - 1] = 0;
+        fprintf(stderr, "berth-supervise: cannot start the container: %s: %s\n", report.step, strerror(report.err));
+        reply(sock, "step %d %d %s\n", report.exit_hint == 0 ? 125 : report.exit_hint, report.err, report.step);
+    } else if (failed_cgroup) {
+        reply(sock, "error add the container process to its cgroup %s: %s\n", failed_cgroup, strerror(cgroup_err));
+    } else if (got != 0) {
+        reply(sock, "error container setup (truncated error report)\n");
+    }
+    if (got != 0 || failed_cgroup) {
+        waitpid(pid, NULL, 0);
+        berth_spawn_plan_free(&plan);
+        return -1;
+    }
+    berth_spawn_plan_free(&plan);
+    char text[32];
+    snprintf(text, sizeof text, "%d\n", pid);
+    // Not synced: a reboot ends the container too; the agent only has to survive its own crash.
+    if (write_file(dir, "pid", text, 0) != 0) {
+        reply(sock, "error write %s/pid: %s\n", dir, strerror(errno));
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    reply(sock, "pid %d\n", pid);
+    close(sock);
+    return pid;
+}
+
 int main(int argc, char **argv) {
     struct log logs[2];
     int nlogs = 0;
@@ -162,8 +311,8 @@ int main(int argc, char **argv) {
         argv += 4;
         argc -= 4;
     }
-    if (argc < 3) {
-        fprintf(stderr, "usage: berth-supervise [--logs SANDBOX MAXBYTES KEEP] DIR HELPER [ARG...]\n");
+    if (argc < 2) {
+        fprintf(stderr, "usage: berth-supervise [--logs SANDBOX MAXBYTES KEEP] DIR [HELPER [ARG...]] (without HELPER: a launch plan on stdin)\n");
         return 2;
     }
     const char *dir = argv[1];
@@ -200,18 +349,24 @@ int main(int argc, char **argv) {
         fcntl(ends[0], F_SETFL, O_NONBLOCK);
     }
 
-    pid_t helper = fork();
-    if (helper < 0) {
-        fprintf(stderr, "berth-supervise: fork: %s\n", strerror(errno));
-        return 125;
-    }
-    if (helper == 0) {
-        // dup2 clears close-on-exec on the copies: the helper (and the container) write there.
-        for (int i = 0; i < nlogs; i++) dup2(writers[i], i + 1);
-        sigprocmask(SIG_SETMASK, &previous, NULL);
-        execv(argv[2], argv + 2);
-        fprintf(stderr, "berth-supervise: exec %s: %s\n", argv[2], strerror(errno));
-        _exit(127);
+    pid_t helper = -1, container = -1;
+    if (argc == 2) {
+        container = spawn_from_plan(dir, writers, nlogs);
+        if (container < 0) return 125;
+    } else {
+        helper = fork();
+        if (helper < 0) {
+            fprintf(stderr, "berth-supervise: fork: %s\n", strerror(errno));
+            return 125;
+        }
+        if (helper == 0) {
+            // dup2 clears close-on-exec on the copies: the helper (and the container) write there.
+            for (int i = 0; i < nlogs; i++) dup2(writers[i], i + 1);
+            sigprocmask(SIG_SETMASK, &previous, NULL);
+            execv(argv[2], argv + 2);
+            fprintf(stderr, "berth-supervise: exec %s: %s\n", argv[2], strerror(errno));
+            _exit(127);
+        }
     }
 
     for (int i = 0; i < nlogs; i++) close(writers[i]);
@@ -221,7 +376,6 @@ int main(int argc, char **argv) {
     pid_t reaped[REMEMBERED];
     int statuses[REMEMBERED];
     int count = 0;
-    pid_t container = -1;
     for (;;) {
         struct pollfd fds[3] = {{.fd = sigfd, .events = POLLIN}};
         for (int i = 0; i < nlogs; i++) fds[i + 1] = (struct pollfd){.fd = logs[i].pipe, .events = POLLIN};

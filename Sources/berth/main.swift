@@ -10,21 +10,13 @@ struct Berth: ParsableCommand {
         abstract: "Run containerized work on Linux hosts.",
         version: version,
         subcommands: [RunCommand.self, ImageCommand.self, LoginCommand.self, UpCommand.self, CoordinatorCommand.self, AgentCommand.self, StateCommand.self,
-                      FrameworkCommands.self, TaskCommands.self, ContainerStartCommand.self, VersionCommand.self]
+                      FrameworkCommands.self, TaskCommands.self, VersionCommand.self]
     )
 }
 
 struct TaskCommands: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "task", abstract: "Tasks on the cluster.",
                                                     subcommands: [TaskRun.self, TaskKill.self, TaskList.self, TaskLogs.self])
-}
-
-// `berth container-start DIR` runs once per container the agent starts: it skips the argument
-// parser, whose first parse in a new process walks every command's options through runtime
-// reflection (about a sixth of the helper's CPU in `berth-bench launch`).
-let arguments = CommandLine.arguments
-if arguments.count == 3, arguments[1] == ContainerStartCommand.configuration.commandName, !arguments[2].hasPrefix("-") {
-    exit(ContainerStartCommand.start(directory: arguments[2]))
 }
 
 // Parse errors exit 125 as `docker run` does, so scripts can tell "berth refused" from the

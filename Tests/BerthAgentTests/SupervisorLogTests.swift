@@ -4,8 +4,8 @@ import Foundation
 import Testing
 
 /// `berth-supervise --logs`: the pipes it copies into the sandbox, rotated by size, drained
-/// before the exit is recorded. A shell stands in for `berth container-start`: it starts the
-/// "container" in the background, writes its PID and exits, as the helper does. No root needed.
+/// before the exit is recorded. A shell as the supervisor's HELPER starts the "container" in the
+/// background, writes its PID and exits, so no root is needed.
 struct SupervisorLogTests {
     static var supervisor: String { TestHost.productsDirectory.appendingPathComponent("berth-supervise").path }
 
@@ -55,5 +55,22 @@ struct SupervisorLogTests {
         #expect(Self.read("\(base)/outside") == "precious\n")
         var info = stat()
         #expect(lstat("\(base)/sandbox/stdout", &info) == 0 && info.st_mode & S_IFMT == S_IFREG, "stdout is a regular file again")
+    }
+}
+
+/// `berth-supervise DIR` with a launch plan on stdin, as the agent runs it. The plans that start
+/// containers are exercised by the agent's end-to-end tests; here, what a bad plan does.
+struct SupervisorPlanInputTests {
+    @Test func aPlanItCannotReadStartsNothingAndSaysWhy() throws {
+        let base = try SupervisorLogTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let garbage = "\(base)/plan"
+        try Data("BSP1 this is not a plan".utf8).write(to: URL(fileURLWithPath: garbage))
+        let result = try Fixtures.run("/bin/sh", ["-c", "exec \"$0\" \"$1\" < \"$2\"", SupervisorLogTests.supervisor, "\(base)/state", garbage])
+        #expect(result.status == 125, "\(result)")
+        #expect(result.stderr.contains("cannot start the container: the launch plan (23 bytes) cannot be read"), "\(result.stderr)")
+        #expect(result.stderr.contains("same build"))
+        #expect(!FileManager.default.fileExists(atPath: "\(base)/state/pid"))
+        #expect(!FileManager.default.fileExists(atPath: "\(base)/state/exit"))
     }
 }

@@ -70,6 +70,24 @@ struct berth_spawn_config {
     size_t seccomp_filter_len;  // instructions
 };
 
+// A launch that another process performs: berth_spawn's configuration and the cgroup to start
+// the child in, decoded from the bytes the agent writes (BerthLinux's SupervisorPlan documents the
+// layout). berth-supervise reads one, so starting a container runs no Swift code at all.
+struct berth_spawn_plan {
+    struct berth_spawn_config config;
+    const char *clone_cgroup;        // v2: clone the child into this cgroup directory; NULL: move it
+    const char *const *cgroup_dirs;  // when not cloned into it: write the pid to cgroup.procs of each
+    size_t cgroup_dir_count;
+    uint64_t capability_mask;        // what config.capabilities holds (effective, permitted, inheritable)
+    int has_capabilities;
+    void *allocations[8];            // freed by berth_spawn_plan_free
+};
+
+// Fills *plan from data. 0, or EINVAL when the bytes are not a whole plan of this version (the
+// agent and the supervisor come from different builds, or the file is truncated), ENOMEM.
+int berth_spawn_plan_decode(const unsigned char *data, size_t length, struct berth_spawn_plan *plan);
+void berth_spawn_plan_free(struct berth_spawn_plan *plan);
+
 // What a failed child reports before it exits: the step and the errno.
 struct berth_child_error {
     int32_t err;

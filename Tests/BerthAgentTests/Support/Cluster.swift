@@ -42,8 +42,8 @@ final class Cluster: @unchecked Sendable {
         return logger
     }
 
-    /// With `supervised`, each container runs under the built `berth-supervise` and `berth
-    /// container-start`, as `berth agent` runs them; otherwise as a child of the agent.
+    /// With `supervised`, each container runs under the built `berth-supervise`, as `berth agent`
+    /// runs them; otherwise as a child of the agent.
     /// `seed` writes into the agent's home before it starts (a previous run's state), given the
     /// home and the framework's ID.
     /// `configure` adjusts the agent's configuration last.
@@ -60,8 +60,7 @@ final class Cluster: @unchecked Sendable {
         configuration.statusRetryInterval = .milliseconds(500)
         configuration.reconnectInterval = .milliseconds(100)
         if supervised {
-            configuration.supervision = Supervision(supervisor: TestHost.productsDirectory.appendingPathComponent("berth-supervise").path,
-                                                    helper: [TestHost.berthBinary, "container-start"])
+            configuration.supervision = Supervision(supervisor: TestHost.productsDirectory.appendingPathComponent("berth-supervise").path)
         }
         configure(&configuration)
         let scheduler = try await TestScheduler.subscribe(to: coordinator.url)
