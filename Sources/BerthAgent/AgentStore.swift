@@ -1,4 +1,5 @@
 import BerthCore
+import BerthLinux
 import BerthProtocol
 import Foundation
 import Glibc
@@ -138,30 +139,10 @@ struct AgentStore: Sendable {
     /// Temporary file, fsync, rename, fsync of the directory: after it returns the content
     /// survives a crash of the agent or of the machine, and a reader never sees half a file.
     static func writeDurably(_ data: Data, to path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        let temporary = "\(path).tmp"
-        func fail(_ step: String) -> BerthError {
-            BerthError(.system, "\(step) \(path): \(String(cString: strerror(errno)))")
-        }
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw fail("create") }
-        var written = 0
-        let ok = data.withUnsafeBytes { raw -> Bool in
-            while written < raw.count {
-                let n = write(fd, raw.baseAddress.map { $0 + written }, raw.count - written)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return false }
-                written += n
-            }
-            return fsync(fd) == 0
-        }
-        close(fd)
-        guard ok else { throw fail("write") }
-        guard rename(temporary, path) == 0 else { throw fail("rename into place") }
-        let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirFD >= 0 {
-            fsync(dirFD)
-            close(dirFD)
+        do {
+            try FileSystem.write(data, to: path, mode: 0o600, durably: true)
+        } catch let error as SystemError {
+            throw BerthError(.system, "\(error.step): \(String(cString: strerror(error.errno)))")
         }
     }
 }

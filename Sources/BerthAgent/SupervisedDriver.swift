@@ -108,9 +108,10 @@ struct SupervisedDriver: ContainerDriver {
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             let plan = try container.prepareSupervisorPlan().encoded()
-            // Not synced: only an agent restart must find it, and a reboot ends the container too.
-            try JSONEncoder().encode(SupervisedLaunch(id: id, configuration: configuration))
-                .write(to: URL(fileURLWithPath: SupervisedLaunch.file(in: dir)), options: .atomic)
+            // Not synced, like the supervisor's record: only an agent restart must find them (a
+            // reboot ends the container too), and a sync is milliseconds of waiting per launch.
+            try FileSystem.write(try JSONEncoder().encode(SupervisedLaunch(id: id, configuration: configuration)),
+                                 to: SupervisedLaunch.file(in: dir), mode: 0o600, durably: false)
             try startSupervisor(directory: dir, plan: plan, stdio: configuration.stdio, sandbox: sandbox)
         } catch {
             container.remove()
@@ -146,7 +147,8 @@ struct SupervisedDriver: ContainerDriver {
         let startTime = Pidfd.startTime(of: pid) ?? 0
         var answer = ""
         do {
-            try AgentStore.writeDurably(Data("\(pid) \(startTime)\n".utf8), to: dir + "/supervisor")
+            // Complete before the container can start: the plan is sent only after it.
+            try FileSystem.write("\(pid) \(startTime)\n".utf8, to: dir + "/supervisor", mode: 0o600, durably: false)
             try Self.sendPlan(plan, to: socket)
             answer = try Self.readAnswer(from: socket, timeout: .seconds(120))
         } catch {

@@ -9,4 +9,42 @@ public enum FileSystem {
         guard berth_statfs_type(path, &type) == 0 else { throw SystemError("statfs \(path)", errno: errno) }
         return type
     }
+
+    /// Writes `bytes` to `path`, replacing what was there. `durably`: to a temporary file that is
+    /// synced and renamed into place (readers see the old or the new content, also after a
+    /// crash of the machine). Otherwise in place and not synced, for runtime files that only a
+    /// restart of the process, not of the machine, must find: an fsync costs milliseconds of
+    /// waiting on a real disk, and Foundation's `write(to:)` syncs even when not asked to be
+    /// atomic.
+    public static func write(_ bytes: some Collection<UInt8>, to path: String, mode: mode_t = 0o644, durably: Bool) throws {
+        let target = durably ? "\(path).tmp" : path
+        func fail(_ step: String) -> SystemError { SystemError("\(step) \(path)", errno: errno) }
+        let fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw fail("create") }
+        let contiguous = Array(bytes)
+        var written = 0
+        let ok = contiguous.withUnsafeBytes { raw -> Bool in
+            while written < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress.map { $0 + written }, raw.count - written)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return false }
+                written += n
+            }
+            return !durably || fsync(fd) == 0
+        }
+        let err = errno
+        close(fd)
+        guard ok else {
+            errno = err
+            throw fail("write")
+        }
+        guard durably else { return }
+        guard rename(target, path) == 0 else { throw fail("rename into place") }
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let dirFD = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirFD >= 0 {
+            fsync(dirFD)
+            close(dirFD)
+        }
+    }
 }

@@ -181,11 +181,10 @@ public final class Container: @unchecked Sendable {
     }
 
     /// hostname, hosts and resolv.conf live on the host and are bind-mounted in, as in Docker.
+    /// Not synced: they matter only while the container runs, which a reboot ends.
     private func writeStateFiles() throws {
-        let fm = FileManager.default
         do {
-            try fm.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
-            try (hostname + "\n").write(toFile: stateDirectory + "/hostname", atomically: false, encoding: .utf8)
+            try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
             var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
             var resolv = "# no network: this container has only loopback\n"
             if configuration.network == .host {
@@ -193,10 +192,11 @@ public final class Container: @unchecked Sendable {
                 resolv = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
             }
             hosts += "127.0.1.1\t\(hostname)\n"
-            try hosts.write(toFile: stateDirectory + "/hosts", atomically: false, encoding: .utf8)
-            try resolv.write(toFile: stateDirectory + "/resolv.conf", atomically: false, encoding: .utf8)
+            try FileSystem.write((hostname + "\n").utf8, to: stateDirectory + "/hostname", durably: false)
+            try FileSystem.write(hosts.utf8, to: stateDirectory + "/hosts", durably: false)
+            try FileSystem.write(resolv.utf8, to: stateDirectory + "/resolv.conf", durably: false)
         } catch {
-            throw BerthError(.system, "write the container's state files under \(stateDirectory): \(error.localizedDescription)")
+            throw BerthError(.system, "write the container's state files under \(stateDirectory): \(error)")
         }
     }
 

@@ -93,7 +93,9 @@ static int run_op(const struct berth_op *op) {
     case BERTH_OP_MKDIR:
         return mkdir_p(op->target, op->mode);
     case BERTH_OP_TOUCH: {
-        int fd = open(op->target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, op->mode);
+        // Read-only: opening an image's existing file for writing would copy it up into the
+        // overlay's upper layer (a new inode and a data copy) only to mount over it.
+        int fd = open(op->target, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, op->mode);
         if (fd < 0) {
             // Already there (a mount point or a read-only image that has it): fine as it is.
             struct stat st;

@@ -61,6 +61,23 @@ struct LaunchBenchmark: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds to wait for each phase before giving up.", valueName: "seconds"))
     var timeout = 600.0
 
+    @Option(help: ArgumentHelp("Where the agent's temporary home (sandboxes, checkpoints, rootfs) goes: its file system is part of what is measured.", valueName: "dir"))
+    var workDir = "/var/tmp"
+
+    /// The type of the mount holding `path` (the longest mount point above it in /proc/mounts).
+    static func fileSystemType(of path: String) -> String {
+        guard let mounts = try? String(contentsOfFile: "/proc/mounts", encoding: .utf8) else { return "unknown" }
+        var best = (point: "", type: "unknown")
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 3 else { continue }
+            let point = String(fields[1])
+            let inside = path == point || path.hasPrefix(point == "/" ? "/" : point + "/")
+            if inside, point.count >= best.point.count { best = (point, String(fields[2])) }
+        }
+        return best.type
+    }
+
     func validate() throws {
         guard tasks >= 1 else { throw ValidationError("--tasks must be at least 1") }
         guard resident >= 0 else { throw ValidationError("--resident must not be negative") }
@@ -77,7 +94,7 @@ struct LaunchBenchmark: AsyncParsableCommand {
         let layout = try Tool.packageScriptPath("rootfs/image.sh", packageRoot: packageRoot, what: "example image layout")
         try raiseOpenFileLimit(needed: 4 * (tasks + resident) + 1024)
 
-        let home = "/var/tmp/berth-bench-launch-\(UUID().uuidString.prefix(8))"
+        let home = "\(workDir)/berth-bench-launch-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: home) }
         var logger = Logger(label: "berth-bench")
@@ -122,6 +139,8 @@ struct LaunchBenchmark: AsyncParsableCommand {
         report.add("kernel", Tool.kernelRelease())
         report.add("cpus", ProcessInfo.processInfo.activeProcessorCount)
         report.add("loadavg_1m_before", Tool.loadAverage())
+        report.add("work_dir", workDir)
+        report.add("work_dir_fs", Self.fileSystemType(of: workDir))
         report.add("agent_idle_rss_kib", idleRSS)
         // RSS less the binary's clean file pages: what the agent itself allocated.
         report.add("agent_idle_rss_anon_kib", idleAnon)

@@ -48,7 +48,9 @@ public final class ContainerRootfs: @unchecked Sendable {
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let lock = try FileLock(path: directory + "/lock")
         let meta = Meta(image: image, snapshots: snapshots.map(\.chainID), driver: driver)
-        try AtomicFile.write(JSONEncoder.berth.encode(meta), to: directory + "/meta.json")
+        // Not synced: it matters while the container's process holds the lock, and after a
+        // reboot no one does (the directory is then collected).
+        try AtomicFile.write(JSONEncoder.berth.encode(meta), to: directory + "/meta.json", synced: false)
         let rootfs = directory + "/rootfs"
         do {
             switch driver {

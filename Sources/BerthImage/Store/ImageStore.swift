@@ -128,16 +128,28 @@ public struct ImageStore: Sendable {
 }
 
 enum AtomicFile {
-    /// Writes to a temporary name beside the target, syncs, and renames over it.
-    static func write(_ data: Data, to path: String) throws {
+    /// Writes to a temporary name beside the target and renames over it, so readers see the old
+    /// content or the new. `synced`: the data reaches the disk before the rename, so a crash of
+    /// the machine leaves one of the two as well; not for files that only matter while their
+    /// process lives (a sync is milliseconds of waiting on a real disk).
+    static func write(_ data: Data, to path: String, synced: Bool = true) throws {
         let temporary = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw BerthError(.system, "write \(temporary): \(Errno.message(errno)); check free space and permissions of \((path as NSString).deletingLastPathComponent)")
-        }
-        let fd = open(temporary, O_RDONLY | O_CLOEXEC)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        var failure = fd < 0 ? errno : 0
         if fd >= 0 {
-            fsync(fd)
+            var written = 0
+            data.withUnsafeBytes { raw in
+                while written < raw.count, failure == 0 {
+                    let n = Glibc.write(fd, raw.baseAddress.map { $0 + written }, raw.count - written)
+                    if n > 0 { written += n } else if errno != EINTR { failure = n < 0 ? errno : EIO }
+                }
+            }
+            if failure == 0, synced, fsync(fd) != 0 { failure = errno }
             close(fd)
+        }
+        guard failure == 0 else {
+            unlink(temporary)
+            throw BerthError(.system, "write \(temporary): \(Errno.message(failure)); check free space and permissions of \((path as NSString).deletingLastPathComponent)")
         }
         guard rename(temporary, path) == 0 else {
             let code = errno
