@@ -144,7 +144,8 @@ extension Agent {
             let record: ImageRecord
             if let found = try images.find(name) { record = found } else { record = try await pull(name, for: key) }
             let configuration = try images.configuration(of: record)
-            let rootfs = try await BlockingWork.run { try images.createRootfs(record, containerID: containerID) }
+            // Detached: mounted in the container's mount namespace only (docs/agent.md).
+            let rootfs = try await BlockingWork.run { try images.createRootfs(record, containerID: containerID, detached: true) }
             return PreparedRoot(path: rootfs.path, image: (record.name, configuration), rootfs: rootfs)
         }
     }
@@ -194,10 +195,18 @@ extension Agent {
         defer { close(stderr) }
         let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
         defer { if null >= 0 { close(null) } }
-        let configuration = try plan.containerConfiguration(rootfs: root.path, image: root.image, sandbox: sandbox,
-                                                            stdio: [null >= 0 ? null : nil, stdout, stderr], hostname: self.configuration.hostname)
+        var planned = try plan.containerConfiguration(rootfs: root.path, image: root.image, sandbox: sandbox,
+                                                      stdio: [null >= 0 ? null : nil, stdout, stderr], hostname: self.configuration.hostname)
+        planned.rootfsMount = root.rootfs?.detachedMount
+        let configuration = planned
         let driver = self.driver
-        return try await BlockingWork.run { try driver.start(id: containerID, configuration: configuration, sandbox: sandbox) }
+        let rootfs = root.rootfs
+        return try await BlockingWork.run {
+            // Once started, the container's mount namespace holds the rootfs; so does a failed
+            // start's cleanup, which removes it.
+            defer { rootfs?.closeDetachedMount() }
+            return try driver.start(id: containerID, configuration: configuration, sandbox: sandbox)
+        }
     }
 
     private static func openLog(_ path: String) throws -> Int32 {

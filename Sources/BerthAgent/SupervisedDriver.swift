@@ -107,12 +107,17 @@ struct SupervisedDriver: ContainerDriver {
         let container = Container(id: id, configuration: configuration, cgroups: cgroups, logger: logger)
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let plan = try container.prepareSupervisorPlan().encoded()
+            var plan = try container.prepareSupervisorPlan()
+            // The supervisor gets the detached rootfs mount as its descriptor 3 (spawnSupervisor).
+            plan.spec.ops = plan.spec.ops.map { op in
+                op.kind == .moveMount ? .moveMount(op.label, descriptor: Self.rootfsMountDescriptor, target: op.target ?? "") : op
+            }
             // Not synced, like the supervisor's record: only an agent restart must find them (a
             // reboot ends the container too), and a sync is milliseconds of waiting per launch.
             try FileSystem.write(try JSONEncoder().encode(SupervisedLaunch(id: id, configuration: configuration)),
                                  to: SupervisedLaunch.file(in: dir), mode: 0o600, durably: false)
-            try startSupervisor(directory: dir, plan: plan, stdio: configuration.stdio, sandbox: sandbox)
+            try startSupervisor(directory: dir, plan: try plan.encoded(), rootfsMount: configuration.rootfsMount,
+                                stdio: configuration.stdio, sandbox: sandbox)
         } catch {
             container.remove()
             try? FileManager.default.removeItem(atPath: dir)
@@ -132,7 +137,7 @@ struct SupervisedDriver: ContainerDriver {
 
     /// Starts the supervisor with the plan on its stdin, a socket it answers on once the
     /// container runs or could not start (see Sources/berth-supervise/main.c).
-    private func startSupervisor(directory dir: String, plan: [UInt8], stdio: [Int32?], sandbox: String) throws {
+    private func startSupervisor(directory dir: String, plan: [UInt8], rootfsMount: Int32?, stdio: [Int32?], sandbox: String) throws {
         var ends: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
             throw SystemError("socketpair for the container's supervisor", errno: errno)
@@ -142,7 +147,7 @@ struct SupervisedDriver: ContainerDriver {
         let pid: Int32
         do {
             defer { close(ends[1]) }
-            pid = try spawnSupervisor(directory: dir, stdin: ends[1], stdio: stdio, sandbox: sandbox)
+            pid = try spawnSupervisor(directory: dir, stdin: ends[1], rootfsMount: rootfsMount, stdio: stdio, sandbox: sandbox)
         }
         let startTime = Pidfd.startTime(of: pid) ?? 0
         var answer = ""
@@ -219,7 +224,9 @@ struct SupervisedDriver: ContainerDriver {
     /// Default signal handling, `stdin` (the plan's socket) as its stdin, the task's sandbox files
     /// as stdout and stderr (with rotation the container gets pipes instead; the supervisor's own
     /// messages still go to these).
-    private func spawnSupervisor(directory: String, stdin: Int32, stdio: [Int32?], sandbox: String) throws -> Int32 {
+    static let rootfsMountDescriptor: Int32 = 3
+
+    private func spawnSupervisor(directory: String, stdin: Int32, rootfsMount: Int32?, stdio: [Int32?], sandbox: String) throws -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -227,6 +234,8 @@ struct SupervisedDriver: ContainerDriver {
         for (target, source) in stdio.enumerated().dropFirst() {
             if let source { posix_spawn_file_actions_adddup2(&actions, source, Int32(target)) }
         }
+        // Last: one of the descriptors above may be 3 in this process.
+        if let rootfsMount { posix_spawn_file_actions_adddup2(&actions, rootfsMount, Self.rootfsMountDescriptor) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

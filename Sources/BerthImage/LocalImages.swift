@@ -76,13 +76,14 @@ public struct LocalImages: Sendable {
     }
 
     /// A container's root filesystem from the image, under `containers/<id>`.
-    public func createRootfs(_ record: ImageRecord, containerID: String, limits: UnpackLimits = .default,
+    /// `detached`: see `ContainerRootfs.create`.
+    public func createRootfs(_ record: ImageRecord, containerID: String, limits: UnpackLimits = .default, detached: Bool = false,
                              progress: (@Sendable (String) -> Void)? = nil) throws -> ContainerRootfs {
         let gcLock = try FileLock(path: home.collectionLockFile, mode: .shared)
         defer { withExtendedLifetime(gcLock) {} }
         let layers = try prepareSnapshots(record, limits: limits, progress: progress)
         let rootfs = try ContainerRootfs.create(containerID: containerID, image: record.name, snapshots: layers,
-                                                driver: try snapshots.driver(), home: home)
+                                                driver: try snapshots.driver(), home: home, detached: detached)
         do {
             try records.markUsed(name: record.name)
         } catch {

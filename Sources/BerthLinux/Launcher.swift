@@ -8,6 +8,8 @@ import Glibc
 public struct SetupOp: Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Int32, Sendable {
         case mount = 1, mkdir, touch, symlink, mask, readOnly, pivotRoot, setHostname, loopbackUp, chdir
+        /// Attaches the detached mount (fsmount) open as descriptor `mode` at `target`.
+        case moveMount
     }
 
     public var kind: Kind
@@ -35,6 +37,11 @@ public struct SetupOp: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { label }
+
+    /// The detached mount open as `descriptor` in the launching process, attached at `target`.
+    public static func moveMount(_ label: String, descriptor: Int32, target: String) -> SetupOp {
+        SetupOp(.moveMount, label: label, target: target, mode: UInt32(bitPattern: descriptor))
+    }
 
     public static func mount(_ label: String, source: String?, target: String, fstype: String? = nil,
                              flags: UInt, data: String? = nil, optional: Bool = false) -> SetupOp {

@@ -159,7 +159,7 @@ public final class Container: @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: rootfs, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw BerthError(.notFound, "rootfs \(rootfs) is not a directory: give the directory holding the container's root filesystem")
         }
-        let user = try UserResolver.resolve(configuration.user, rootfs: rootfs)
+        let user = try UserResolver.resolve(configuration.user, rootfs: configuration.filesRoot)
         let capabilities = try ContainerPlan.capabilities(add: configuration.capAdd, drop: configuration.capDrop)
         let seccomp: SeccompProgram?
         switch configuration.seccomp {

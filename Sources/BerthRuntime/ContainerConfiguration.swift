@@ -29,6 +29,14 @@ public struct ContainerConfiguration: Sendable {
 
     /// The container's root directory on the host.
     public var rootfs: String
+    /// A detached mount (fsmount) of the root filesystem, open in the launching process: it is
+    /// attached at `rootfs` inside the container's mount namespace only, so the host's mount
+    /// table does not grow by one mount per running container (each new mount namespace copies
+    /// all of them). `rootfs` is then just the empty mount point.
+    public var rootfsMount: Int32?
+    /// Where the root filesystem's files can be read from this process when `rootfs` is only a
+    /// mount point (a running container's `/proc/PID/root`); nil: `rootfs`, or `rootfsMount`.
+    public var rootfsView: String?
     public var command: [String]
     public var env: [String] = []
     public var workingDirectory: String = "/"
@@ -49,6 +57,13 @@ public struct ContainerConfiguration: Sendable {
     public var stdio: [Int32?] = [nil, nil, nil]
     /// Host directories bind-mounted into the container, in order (the agent's task sandbox).
     public var bindMounts: [BindMount] = []
+
+    /// Where this process reads the root filesystem's files (the image's /etc/passwd).
+    public var filesRoot: String {
+        if let rootfsView { return rootfsView }
+        if let rootfsMount { return "/proc/self/fd/\(rootfsMount)" }
+        return rootfs
+    }
 
     public init(rootfs: String, command: [String]) {
         self.rootfs = rootfs

@@ -33,6 +33,9 @@ public enum ContainerExec {
             throw BerthError(.invalidState, "container \(id.prefix(12)) is not running (its process \(pid) is gone)")
         }
         var configuration = configuration
+        // The image's files as the container sees them: its root may be mounted only there.
+        configuration.rootfsView = "/proc/\(pid)/root"
+        configuration.rootfsMount = nil
         configuration.command = argv
         configuration.env += env
         let pipe = try Launcher.pipe()

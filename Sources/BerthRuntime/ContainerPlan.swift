@@ -104,6 +104,9 @@ public struct ContainerPlan: Sendable {
 
         // Nothing mounted in the container propagates back to the host.
         ops.append(.mount("make mounts private", source: nil, target: "/", flags: UInt(MS_REC) | UInt(MS_PRIVATE)))
+        if let descriptor = configuration.rootfsMount {
+            ops.append(.moveMount("attach the image's root filesystem at \(root)", descriptor: descriptor, target: root))
+        }
         // pivot_root needs the new root to be a mount point.
         ops.append(.mount("bind mount the rootfs \(root)", source: root, target: root, flags: UInt(MS_BIND) | UInt(MS_REC)))
         ops.append(.mount("remount the rootfs nodev", source: nil, target: root,

@@ -23,6 +23,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+// <sys/mount.h>'s value; spelled out because that header's new-mount-API part needs glibc 2.36.
+#define MOVE_MOUNT_F_EMPTY_PATH_VALUE 0x00000004
+
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -139,6 +142,10 @@ static int run_op(const struct berth_op *op) {
             if (err) return err;
         }
         return chdir(op->target) == 0 ? 0 : errno;
+    case BERTH_OP_MOVE_MOUNT:
+        // The root filesystem the agent mounted detached: it appears in this mount namespace
+        // only, so the host's mount table never holds one per container.
+        return syscall(SYS_move_mount, (int)op->mode, "", AT_FDCWD, op->target, MOVE_MOUNT_F_EMPTY_PATH_VALUE) == 0 ? 0 : errno;
     default:
         return EINVAL;
     }

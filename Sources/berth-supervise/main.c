@@ -261,6 +261,11 @@ static pid_t spawn_from_plan(const char *dir, const int writers[2], int nlogs) {
         got += (size_t)n;
     }
     close(errors);
+    // The container attached its root filesystem (or failed): its mount namespace alone holds it
+    // from now on, and it goes away with the container.
+    for (size_t i = 0; i < plan.config.op_count; i++) {
+        if (plan.config.ops[i].kind == BERTH_OP_MOVE_MOUNT) close((int)plan.config.ops[i].mode);
+    }
     if (got == sizeof report) {
         report.step[sizeof report.step - 1] = 0;
         fprintf(stderr, "berth-supervise: cannot start the container: %s: %s\n", report.step, strerror(report.err));

@@ -301,17 +301,23 @@ struct AgentEndToEndTests {
         throw FixtureError("the agent still has unacknowledged updates after 10 s")
     }
 
-    @Test(.requiresRegistry) func anImageTaskRunsFromTheLocalImageStore() async throws {
-        try await withCluster { cluster in
+    /// The image's overlay is mounted in the container's mount namespace only: the host's mount
+    /// table does not grow by one per running container (each new namespace would copy it).
+    @Test(.requiresRegistry, arguments: [false, true]) func anImageTaskRunsFromTheLocalImageStore(supervised: Bool) async throws {
+        try await withCluster(supervised: supervised) { cluster in
             let imported = try Fixtures.berth(["image", "import", "--home", cluster.home, "--name", "local/fixture", try ImageFixtures.layout()])
             #expect(imported.status == 0, "\(imported)")
             let container: JSONValue = .object(["type": .string("MESOS"), "mesos": .object(["image": .object([
                 "type": .string("DOCKER"), "docker": .object(["name": .string("local/fixture:multi")])])])])
-            let task = try await cluster.launch("from-image", command: CommandInfo(value: "cat /hello.txt"), container: container)
+            let task = try await cluster.launch("from-image", command: CommandInfo(value: "cat /hello.txt; echo changed > /hello.txt; cat /hello.txt; sleep 1"),
+                                                container: container)
+            _ = try await cluster.scheduler.update(task, .running)
+            let hostMounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+            #expect(!hostMounts.contains(cluster.home), "no mount of the agent's home on the host:\n\(hostMounts)")
             let finished = try await cluster.scheduler.update(task, .finished)
             #expect(finished.message == "Command exited with status 0")
             let stdout = try String(contentsOfFile: cluster.sandbox(task) + "/stdout", encoding: .utf8)
-            #expect(stdout == "hello from layer 2\n")
+            #expect(stdout == "hello from layer 2\nchanged\n")
         }
     }
 

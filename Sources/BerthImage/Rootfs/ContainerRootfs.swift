@@ -18,6 +18,9 @@ public final class ContainerRootfs: @unchecked Sendable {
     private let lock: FileLock
     private var mounted: Bool
     private var removed = false
+    /// With `detached`: the overlay, mounted nowhere yet, for the container to attach at `path`
+    /// in its own mount namespace. Open until `closeDetachedMount()` (once the container has it).
+    public private(set) var detachedMount: Int32?
 
     private struct Meta: Codable {
         var image: String
@@ -25,16 +28,27 @@ public final class ContainerRootfs: @unchecked Sendable {
         var driver: SnapshotDriver
     }
 
-    private init(containerID: String, directory: String, path: String, lock: FileLock, mounted: Bool) {
+    private init(containerID: String, directory: String, path: String, lock: FileLock, mounted: Bool, detachedMount: Int32? = nil) {
         self.containerID = containerID
         self.directory = directory
         self.path = path
         self.lock = lock
         self.mounted = mounted
+        self.detachedMount = detachedMount
     }
 
+    deinit { closeDetachedMount() }
+
+    /// Once the container has attached it (or will never): only its mount namespace holds it then.
+    public func closeDetachedMount() {
+        if let detachedMount { close(detachedMount) }
+        detachedMount = nil
+    }
+
+    /// `detached`: the overlay is not mounted at `path` here but handed over as `detachedMount`
+    /// (the agent's containers, so the host's mount table does not hold one per container).
     public static func create(containerID: String, image: String, snapshots: [Snapshot], driver: SnapshotDriver,
-                              home: BerthHome) throws -> ContainerRootfs {
+                              home: BerthHome, detached: Bool = false) throws -> ContainerRootfs {
         guard let top = snapshots.last else {
             throw BerthError(.invalidArgument, "image \(image) has no layers: there is no root filesystem to run")
         }
@@ -58,6 +72,10 @@ public final class ContainerRootfs: @unchecked Sendable {
                 for dir in ["upper", "work", "rootfs"] {
                     try fm.createDirectory(atPath: "\(directory)/\(dir)", withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
                 }
+                if detached {
+                    let mount = try Overlay.mountDetached(lower: snapshots.reversed().map(\.path), upper: directory + "/upper", work: directory + "/work")
+                    return ContainerRootfs(containerID: containerID, directory: directory, path: rootfs, lock: lock, mounted: false, detachedMount: mount)
+                }
                 try Overlay.mount(lower: snapshots.reversed().map(\.path), upper: directory + "/upper", work: directory + "/work", at: rootfs)
                 return ContainerRootfs(containerID: containerID, directory: directory, path: rootfs, lock: lock, mounted: true)
             case .copy:
@@ -74,6 +92,7 @@ public final class ContainerRootfs: @unchecked Sendable {
     /// Unmounts and deletes the container's own part; the image's layers stay.
     public func remove() throws {
         guard !removed else { return }
+        closeDetachedMount()
         if mounted {
             try Overlay.unmount(path)
             mounted = false

@@ -23,6 +23,31 @@ enum Overlay {
         }
     }
 
+    /// The same overlay as `mount`, but detached (fsopen, fsmount): attached nowhere, open as
+    /// the returned descriptor (close-on-exec) until a process attaches it with move_mount in its
+    /// own mount namespace. Its files can be read through `/proc/self/fd/N` meanwhile.
+    static func mountDetached(lower: [String], upper: String, work: String) throws -> Int32 {
+        let options = "lowerdir=" + lower.joined(separator: ":") + ",upperdir=\(upper),workdir=\(work)"
+        guard options.utf8.count <= maxOptionsLength else {
+            throw BerthError(.unsupported, "overlay for \(upper): \(lower.count) layers make the mount options longer than the kernel accepts; flatten the image (fewer layers) or move the Berth home to a shorter path")
+        }
+        func fail(_ step: String) -> BerthError {
+            let code = errno
+            return BerthError(.system, "overlay for \(upper): \(step): \(Errno.name(code)) (\(Errno.message(code)))",
+                              underlying: SystemError("\(step) overlay", errno: code))
+        }
+        let context = fsopen("overlay", UInt32(FSOPEN_CLOEXEC))
+        guard context >= 0 else { throw fail("fsopen") }
+        defer { close(context) }
+        for (key, value) in [("lowerdir", lower.joined(separator: ":")), ("upperdir", upper), ("workdir", work)] {
+            guard fsconfig(context, FSCONFIG_SET_STRING.rawValue, key, value, 0) == 0 else { throw fail("set \(key)") }
+        }
+        guard fsconfig(context, FSCONFIG_CMD_CREATE.rawValue, nil, nil, 0) == 0 else { throw fail("create") }
+        let mount = fsmount(context, UInt32(FSMOUNT_CLOEXEC), 0)
+        guard mount >= 0 else { throw fail("fsmount") }
+        return mount
+    }
+
     /// Detaches the mount; EINVAL (not mounted) and ENOENT count as done.
     static func unmount(_ target: String) throws {
         if umount2(target, Int32(MNT_DETACH)) != 0, errno != EINVAL, errno != ENOENT {
