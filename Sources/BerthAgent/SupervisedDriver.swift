@@ -105,6 +105,7 @@ struct SupervisedDriver: ContainerDriver {
         // The plan, the state files and the cgroup are made here; the supervisor only clones and
         // releases the container (no Swift program exec'd per container).
         let container = Container(id: id, configuration: configuration, cgroups: cgroups, logger: logger)
+        let supervisorPID: Int32
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             var plan = try container.prepareSupervisorPlan()
@@ -116,28 +117,20 @@ struct SupervisedDriver: ContainerDriver {
             // reboot ends the container too), and a sync is milliseconds of waiting per launch.
             try FileSystem.write(try JSONEncoder().encode(SupervisedLaunch(id: id, configuration: configuration)),
                                  to: SupervisedLaunch.file(in: dir), mode: 0o600, durably: false)
-            try startSupervisor(directory: dir, plan: try plan.encoded(), rootfsMount: configuration.rootfsMount,
-                                stdio: configuration.stdio, sandbox: sandbox)
+            supervisorPID = try startSupervisor(directory: dir, plan: try plan.encoded(), rootfsMount: configuration.rootfsMount,
+                                                stdio: configuration.stdio, sandbox: sandbox)
         } catch {
             container.remove()
             try? FileManager.default.removeItem(atPath: dir)
             throw error
         }
-        return SupervisedContainer(id: id, directory: dir, supervisorPID: try supervisorPID(in: dir), isChild: true, cgroups: cgroups,
+        return SupervisedContainer(id: id, directory: dir, supervisorPID: supervisorPID, isChild: true, cgroups: cgroups,
                                    memoryLimit: configuration.limits.memoryBytes, logger: logger)
     }
 
-    private func supervisorPID(in dir: String) throws -> Int32 {
-        guard let record = try? String(contentsOfFile: dir + "/supervisor", encoding: .utf8),
-              let pid = record.split(separator: " ").first.flatMap({ Int32($0) }) else {
-            throw BerthError(.launch, "the supervisor's record \(dir)/supervisor cannot be read back")
-        }
-        return pid
-    }
-
     /// Starts the supervisor with the plan on its stdin, a socket it answers on once the
-    /// container runs or could not start (see Sources/berth-supervise/main.c).
-    private func startSupervisor(directory dir: String, plan: [UInt8], rootfsMount: Int32?, stdio: [Int32?], sandbox: String) throws {
+    /// container runs or could not start (see Sources/berth-supervise/main.c). Its PID.
+    private func startSupervisor(directory dir: String, plan: [UInt8], rootfsMount: Int32?, stdio: [Int32?], sandbox: String) throws -> Int32 {
         var ends: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
             throw SystemError("socketpair for the container's supervisor", errno: errno)
@@ -162,7 +155,7 @@ struct SupervisedDriver: ContainerDriver {
             throw error
         }
         let fields = answer.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
-        if fields.first == "pid", fields.count == 2, Int32(fields[1]) != nil { return }
+        if fields.first == "pid", fields.count == 2, Int32(fields[1]) != nil { return pid }
         var status: Int32 = 0
         _ = waitpid(pid, &status, 0)
         if fields.first == "step", fields.count == 4, let hint = Int32(fields[1]), let err = Int32(fields[2]) {
