@@ -170,23 +170,28 @@ final class SimulatedAgents: Sendable {
 /// client.
 enum RegisteredScan {
     /// The agent ID of the REGISTERED event once `response` holds it, nil while more is needed.
+    /// Works on bytes: Foundation's string search was a visible part of the agents' CPU.
     static func agentID(inResponse response: [UInt8]) throws -> String? {
-        guard let headEnd = find(Array("\r\n\r\n".utf8), in: response, from: 0) else { return nil }
-        let head = String(decoding: response[..<headEnd], as: UTF8.self).lowercased()
+        guard let headEnd = find(crlfcrlf, in: response, from: 0) else { return nil }
         let bodyStart = headEnd + 4
-        guard head.hasPrefix("http/1.1 200") else {
-            let status = head.split(separator: "\r\n").first.map(String.init) ?? head
-            throw BerthError(.invalidState, "REGISTER answered \"\(status)\": \(String(decoding: response[bodyStart...].prefix(500), as: UTF8.self))")
+        guard response.starts(with: status200) else {
+            let status = response[..<(find(crlf, in: response, from: 0) ?? headEnd)]
+            throw BerthError(.invalidState, "REGISTER answered \"\(String(decoding: status, as: UTF8.self))\": \(String(decoding: response[bodyStart...].prefix(500), as: UTF8.self))")
         }
-        guard head.contains("\r\ntransfer-encoding: chunked") else {
+        guard find(chunked, in: response[..<headEnd].map(lowercased), from: 0) != nil else {
             throw BerthError(.invalidState, "the REGISTER response is not a chunked stream")
         }
         var body: [UInt8] = []
         var position = bodyStart
-        while let lineEnd = find([13, 10], in: response, from: position) {
-            let sizeText = String(decoding: response[position..<lineEnd], as: UTF8.self)
-            guard let size = Int(sizeText.split(separator: ";").first ?? "", radix: 16) else {
-                throw BerthError(.invalidState, "bad chunk size \"\(sizeText.prefix(20))\" in the REGISTER response")
+        while let lineEnd = find(crlf, in: response, from: position) {
+            var size = 0
+            for byte in response[position..<lineEnd] {
+                guard let digit = hexValue(byte) else { break }
+                size = size * 16 + digit
+                guard size < 1 << 24 else { throw BerthError(.invalidState, "a chunk of over 16 MiB in the REGISTER response") }
+            }
+            guard lineEnd > position, hexValue(response[position]) != nil else {
+                throw BerthError(.invalidState, "bad chunk size \"\(String(decoding: response[position..<lineEnd].prefix(20), as: UTF8.self))\" in the REGISTER response")
             }
             guard size > 0 else { throw BerthError(.invalidState, "the event stream ended before REGISTERED") }
             let dataStart = lineEnd + 2
@@ -195,15 +200,34 @@ enum RegisteredScan {
             position = dataStart + size + 2
         }
         var decoder = RecordIODecoder()
-        for record in try decoder.feed(body) where find(Array(#""type":"REGISTERED""#.utf8), in: record, from: 0) != nil {
-            let marker = Array(#""agent_id":{"value":""#.utf8)
-            guard let at = find(marker, in: record, from: 0),
-                  let end = record[(at + marker.count)...].firstIndex(of: UInt8(ascii: "\"")) else {
+        for record in try decoder.feed(body) where find(registeredType, in: record, from: 0) != nil {
+            guard let at = find(agentIDValue, in: record, from: 0),
+                  let end = record[(at + agentIDValue.count)...].firstIndex(of: UInt8(ascii: "\"")) else {
                 throw BerthError(.invalidState, "a REGISTERED event without agent_id: \(String(decoding: record, as: UTF8.self))")
             }
-            return String(decoding: record[(at + marker.count)..<end], as: UTF8.self)
+            return String(decoding: record[(at + agentIDValue.count)..<end], as: UTF8.self)
         }
         return nil
+    }
+
+    static let crlf = Array("\r\n".utf8)
+    static let crlfcrlf = Array("\r\n\r\n".utf8)
+    static let status200 = Array("HTTP/1.1 200".utf8)
+    static let chunked = Array("\r\ntransfer-encoding: chunked".utf8)
+    static let registeredType = Array(#""type":"REGISTERED""#.utf8)
+    static let agentIDValue = Array(#""agent_id":{"value":""#.utf8)
+
+    static func lowercased(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
+    }
+
+    static func hexValue(_ byte: UInt8) -> Int? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(byte - UInt8(ascii: "a")) + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): Int(byte - UInt8(ascii: "A")) + 10
+        default: nil
+        }
     }
 
     /// Where `needle` starts in `haystack` at or after `start`.
