@@ -114,6 +114,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
+            // The failover benchmark's simulated agents: plain channel handlers on one event loop.
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "BerthTestSupport", dependencies: ["BerthCore"], path: "Tests/BerthTestSupport"),

@@ -27,17 +27,28 @@ enum HTTPSupport {
     /// non-JSON content types.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int, what: String,
                                      jsonContentTypeOnly: Bool = true) async throws -> T {
+        let buffer = try await body(of: request, limit: limit, what: what, jsonContentTypeOnly: jsonContentTypeOnly)
+        return try MesosJSON.decode(type, from: Data(buffer.readableBytesView), what: what)
+    }
+
+    /// An agent call: through `AgentCall.decodeFast` when the body has a shape it takes (what
+    /// agents send), else through `MesosJSON.decode`, which gives the same value or the error.
+    static func decodeAgentCall(from request: Request, limit: Int) async throws -> AgentCall {
+        let buffer = try await body(of: request, limit: limit, what: "agent call", jsonContentTypeOnly: true)
+        if let call = buffer.withUnsafeReadableBytes({ AgentCall.decodeFast($0) }) { return call }
+        return try MesosJSON.decode(AgentCall.self, from: Data(buffer.readableBytesView), what: "agent call")
+    }
+
+    /// The request body, refusing oversized bodies and, when `jsonContentTypeOnly`, non-JSON content types.
+    static func body(of request: Request, limit: Int, what: String, jsonContentTypeOnly: Bool) async throws -> ByteBuffer {
         if jsonContentTypeOnly, let contentType = request.headers[.contentType], !contentType.lowercased().hasPrefix("application/json") {
             throw BerthError(.invalidArgument, "Content-Type \(contentType) is not supported; send JSON with Content-Type: application/json")
         }
-        let body = request.body
-        let buffer: ByteBuffer
         do {
-            buffer = try await body.collect(upTo: limit)
+            return try await request.body.collect(upTo: limit)
         } catch {
             throw BerthError(.invalidArgument, "the \(what) body is larger than \(limit) bytes or could not be read")
         }
-        return try MesosJSON.decode(type, from: Data(buffer.readableBytesView), what: what)
     }
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
@@ -45,16 +56,17 @@ enum HTTPSupport {
         return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    /// A 200 response streaming `events` as RecordIO-framed JSON until the stream ends or the
-    /// client goes away; `ended` runs either way.
+    /// A 200 response streaming `events` as RecordIO-framed JSON (`encode`: MesosJSON unless
+    /// told otherwise) until the stream ends or the client goes away; `ended` runs either way.
     static func recordIOStream<Element: Encodable & Sendable>(_ events: AsyncStream<Element>, streamID: String,
+                                                              encode: @escaping @Sendable (Element) throws -> [UInt8] = { Array(try MesosJSON.encode($0)) },
                                                               ended: @escaping @Sendable () async -> Void) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         headers.setMesosStreamID(streamID)
         let body = ResponseBody { writer in
             do {
                 for await event in events {
-                    try await writer.write(ByteBuffer(bytes: RecordIO.frame(try MesosJSON.encode(event))))
+                    try await writer.write(ByteBuffer(bytes: RecordIO.frame(try encode(event))))
                 }
             } catch {
                 // The client closed the connection: the stream is over.

@@ -1,5 +1,4 @@
 import ArgumentParser
-import AsyncHTTPClient
 import BerthCoordinator
 import BerthCore
 import BerthFramework
@@ -102,34 +101,35 @@ struct FailoverAgents: AsyncParsableCommand {
     @Option var tasksPerAgent: Int
     @Option var framework: String
 
-    static let agentsPerClient = 50
-
     func run() async throws {
         try raiseOpenFileLimit(needed: agents + 1024)
-        var pool = HTTPClient.Configuration.ConnectionPool(idleTimeout: .seconds(600))
-        pool.concurrentHTTP1ConnectionsPerHostSoftLimit = Self.agentsPerClient + 1
-        let clients = (0..<(agents + Self.agentsPerClient - 1) / Self.agentsPerClient).map { _ in
-            HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(connectionPool: pool))
+        guard let url = URL(string: coordinator), let host = url.host, let port = url.port else {
+            throw ValidationError("--coordinator must be http://IP:PORT, not \(coordinator)")
         }
+        let simulated = try SimulatedAgents(host: host, port: port)
         var failure: (any Error)?
         do {
             let registrations = try (0..<agents).map { try registration(agent: $0, framework: FrameworkID(framework)) }
-            let (registerSeconds, ids) = try await registerAll(registrations, with: nil, at: coordinator, clients: clients)
-            FileHandle.standardOutput.write(Data(String(format: "registered_ms=%.1f\n", registerSeconds * 1000).utf8))
+            let first = try await simulated.registerAll(requests(registrations, with: nil, for: simulated))
+            FileHandle.standardOutput.write(Data(String(format: "registered_ms=%.1f\n", first.seconds * 1000).utf8))
             guard await Self.readLine() == "reregister" else { throw BerthError(.invalidState, "expected reregister on stdin") }
+            // The first coordinator is gone: its streams are closed, as a real agent sees them.
+            await simulated.close(first.channels)
+            let again = try requests(registrations, with: first.ids, for: simulated)
             let cpuBefore = processCPUMilliseconds()
-            let (reregisterSeconds, _) = try await registerAll(registrations, with: ids, at: coordinator, clients: clients)
+            let second = try await simulated.registerAll(again)
             let cpu = processCPUMilliseconds() - cpuBefore
-            FileHandle.standardOutput.write(Data(String(format: "reregistered_ms=%.1f\nagents_cpu_ms=%.1f\n", reregisterSeconds * 1000, cpu).utf8))
+            FileHandle.standardOutput.write(Data(String(format: "reregistered_ms=%.1f\nagents_cpu_ms=%.1f\n", second.seconds * 1000, cpu).utf8))
             _ = await Self.readLine()
+            await simulated.close(second.channels)
         } catch {
             failure = error
         }
-        for client in clients { try? await client.shutdown() }
+        try? await simulated.shutdown()
         if let failure { throw failure }
     }
 
-    /// One line of stdin, read off the cooperative pool so the HTTP clients keep running.
+    /// One line of stdin, read off the cooperative pool.
     static func readLine() async -> String? {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(returning: Swift.readLine()) }
@@ -148,14 +148,10 @@ struct FailoverAgents: AsyncParsableCommand {
                                   attributes: [Attribute(name: "rack", value: "r\(index % 40)")], tasks: tasks)
     }
 
-    /// Every agent REGISTERs at once; returns the seconds until the last REGISTERED arrived, and
-    /// the IDs given. The streams stay open until all are in, as live agents keep theirs. Bodies
-    /// are encoded before the clock starts, and agents share an HTTP client only in small groups:
-    /// real agents are separate hosts, and one client's connection pool grows costly with
-    /// thousands of connections, which would measure the client rather than the coordinator.
-    func registerAll(_ registrations: [AgentCall.Register], with ids: [AgentID]?, at url: String,
-                     clients: [HTTPClient]) async throws -> (Double, [AgentID]) {
-        let requests = try registrations.enumerated().map { index, register in
+    /// Every agent's whole REGISTER request, encoded before the clock starts: with `ids`, the
+    /// re-registration of an agent that was given that ID, reporting its tasks on it.
+    func requests(_ registrations: [AgentCall.Register], with ids: [AgentID]?, for simulated: SimulatedAgents) throws -> [ByteBuffer] {
+        try registrations.enumerated().map { index, register in
             var register = register
             let id = ids?[index]
             if let id {
@@ -167,36 +163,8 @@ struct FailoverAgents: AsyncParsableCommand {
             }
             var call = AgentCall(type: .register, register: register)
             call.agentID = id
-            var request = HTTPClientRequest(url: url + "/api/v1/agent")
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try MesosJSON.encode(call)))
-            return request
+            return simulated.request(body: Array(try MesosJSON.encode(call)))
         }
-        let start = ContinuousClock.now
-        let streams = try await withThrowingTaskGroup(of: (Int, AgentID, HTTPClientResponse).self) { group in
-            for (index, request) in requests.enumerated() {
-                let http = clients[index % clients.count]
-                group.addTask {
-                    let response = try await http.execute(request, deadline: .distantFuture)
-                    guard response.status == .ok else {
-                        throw BerthError(.invalidState, "REGISTER of agent \(index) answered HTTP \(response.status.code)")
-                    }
-                    for try await event in RecordIOEvents<AgentEvent>(body: response.body, what: "agent event") where event.type == .registered {
-                        if let given = event.registered?.agentID { return (index, given, response) }
-                    }
-                    throw BerthError(.invalidState, "agent \(index)'s stream ended before REGISTERED")
-                }
-            }
-            var given = [AgentID](repeating: AgentID(""), count: requests.count)
-            var open: [HTTPClientResponse] = []
-            for try await (index, id, response) in group {
-                given[index] = id
-                open.append(response)
-            }
-            return (given, open)
-        }
-        return ((ContinuousClock.now - start) / .seconds(1), streams.0)
     }
 }
 
