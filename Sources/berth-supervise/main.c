@@ -210,10 +210,11 @@ static pid_t spawn_from_plan(const char *dir, const int writers[2], int nlogs) {
     int sock = fcntl(0, F_DUPFD_CLOEXEC, 3);
     size_t length = 0;
     unsigned char *data = sock >= 0 ? read_all(sock, &length) : NULL;
+    int read_err = errno;
     int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null >= 0) { dup2(null, 0); close(null); }
     if (!data) {
-        reply(sock, "error read the launch plan: %s\n", strerror(errno));
+        reply(sock, "error read the launch plan: %s\n", strerror(read_err));
         return -1;
     }
     struct berth_spawn_plan plan;
@@ -229,9 +230,10 @@ static pid_t spawn_from_plan(const char *dir, const int writers[2], int nlogs) {
 
     int release = -1, errors = -1, in_cgroup = 0;
     pid_t pid = berth_spawn(&plan.config, &release, &errors, &in_cgroup);
+    int spawn_err = errno;
     if (plan.config.cgroup_fd >= 0) close(plan.config.cgroup_fd);
     if (pid < 0) {
-        reply(sock, "error clone the container process: %s\n", strerror(errno));
+        reply(sock, "error clone the container process: %s\n", strerror(spawn_err));
         return -1;
     }
     const char *failed_cgroup = NULL;
@@ -239,9 +241,9 @@ static pid_t spawn_from_plan(const char *dir, const int writers[2], int nlogs) {
     for (size_t i = 0; !in_cgroup && i < plan.cgroup_dir_count && !failed_cgroup; i++) {
         char path[PATH_MAX], text[32];
         snprintf(path, sizeof path, "%s/cgroup.procs", plan.cgroup_dirs[i]);
-        int length = snprintf(text, sizeof text, "%d", pid);
+        int size = snprintf(text, sizeof text, "%d", pid);
         int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, text, (size_t)length) != length) {
+        if (fd < 0 || write(fd, text, (size_t)size) != size) {
             failed_cgroup = plan.cgroup_dirs[i];
             cgroup_err = errno;
         }
