@@ -20,6 +20,8 @@ public final class ContainerRootfs: @unchecked Sendable {
     private var removed = false
     /// With `detached`: the overlay, mounted nowhere yet, for the container to attach at `path`
     /// in its own mount namespace. Open until `closeDetachedMount()` (once the container has it).
+    /// Nil when the kernel could not mount it detached (`Overlay.mountDetached`): it is then
+    /// mounted at `path` on the host, as without `detached`.
     public private(set) var detachedMount: Int32?
 
     private struct Meta: Codable {
@@ -72,8 +74,8 @@ public final class ContainerRootfs: @unchecked Sendable {
                 for dir in ["upper", "work", "rootfs"] {
                     try fm.createDirectory(atPath: "\(directory)/\(dir)", withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
                 }
-                if detached {
-                    let mount = try Overlay.mountDetached(lower: snapshots.reversed().map(\.path), upper: directory + "/upper", work: directory + "/work")
+                if detached, let mount = try Overlay.mountDetached(lower: snapshots.reversed().map(\.path), upper: directory + "/upper",
+                                                                   work: directory + "/work") {
                     return ContainerRootfs(containerID: containerID, directory: directory, path: rootfs, lock: lock, mounted: false, detachedMount: mount)
                 }
                 try Overlay.mount(lower: snapshots.reversed().map(\.path), upper: directory + "/upper", work: directory + "/work", at: rootfs)

@@ -25,12 +25,20 @@ enum Overlay {
 
     /// The same overlay as `mount`, but detached (fsopen, fsmount): attached nowhere, open as
     /// the returned descriptor (close-on-exec) until a process attaches it with move_mount in its
-    /// own mount namespace. Its files can be read through `/proc/self/fd/N` meanwhile.
-    static func mountDetached(lower: [String], upper: String, work: String) throws -> Int32 {
-        let options = "lowerdir=" + lower.joined(separator: ":") + ",upperdir=\(upper),workdir=\(work)"
-        guard options.utf8.count <= maxOptionsLength else {
-            throw BerthError(.unsupported, "overlay for \(upper): \(lower.count) layers make the mount options longer than the kernel accepts; flatten the image (fewer layers) or move the Berth home to a shorter path")
-        }
+    /// own mount namespace. Its files can be read through `/proc/self/fd/N` meanwhile. Nil when
+    /// this kernel cannot take `lower` that way: fsconfig strings are at most 255 bytes, and
+    /// "lowerdir+", which adds one layer at a time, came with Linux 6.8; the caller then mounts
+    /// on the host.
+    static func mountDetached(lower: [String], upper: String, work: String) throws -> Int32? {
+        let rest = [("upperdir", upper), ("workdir", work)]
+        if let mount = try detachedMount(lower.map { ("lowerdir+", $0) } + rest, upper: upper) { return mount }
+        let list = lower.joined(separator: ":")
+        guard list.utf8.count < 256 else { return nil }
+        return try detachedMount([("lowerdir", list)] + rest, upper: upper)
+    }
+
+    /// Nil when the kernel refuses the first parameter (EINVAL: an unknown key or a value too long).
+    private static func detachedMount(_ parameters: [(key: String, value: String)], upper: String) throws -> Int32? {
         func fail(_ step: String) -> BerthError {
             let code = errno
             return BerthError(.system, "overlay for \(upper): \(step): \(Errno.name(code)) (\(Errno.message(code)))",
@@ -39,8 +47,11 @@ enum Overlay {
         let context = fsopen("overlay", UInt32(FSOPEN_CLOEXEC))
         guard context >= 0 else { throw fail("fsopen") }
         defer { close(context) }
-        for (key, value) in [("lowerdir", lower.joined(separator: ":")), ("upperdir", upper), ("workdir", work)] {
-            guard fsconfig(context, FSCONFIG_SET_STRING.rawValue, key, value, 0) == 0 else { throw fail("set \(key)") }
+        for (index, parameter) in parameters.enumerated() {
+            guard fsconfig(context, FSCONFIG_SET_STRING.rawValue, parameter.key, parameter.value, 0) == 0 else {
+                if index == 0, errno == EINVAL { return nil }
+                throw fail("set \(parameter.key) \(parameter.value)")
+            }
         }
         guard fsconfig(context, FSCONFIG_CMD_CREATE.rawValue, nil, nil, 0) == 0 else { throw fail("create") }
         let mount = fsmount(context, UInt32(FSMOUNT_CLOEXEC), 0)
