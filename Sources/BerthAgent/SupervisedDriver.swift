@@ -280,8 +280,7 @@ final class SupervisedContainer: TaskContainer, @unchecked Sendable {
     func recordedExit() -> ExitStatus? {
         guard let text = try? String(contentsOfFile: directory + "/exit", encoding: .utf8),
               let status = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
-        let signal = status & 0x7f
-        return signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
+        return ExitStatus(waitStatus: status)
     }
 
     func exit() async -> ContainerExit {

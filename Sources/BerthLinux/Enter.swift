@@ -48,11 +48,7 @@ public final class EnteredProcess: @unchecked Sendable {
     /// Blocks until the process in between exits, reaps it and says how the command ended;
     /// a failure to enter the container is thrown with its step.
     public func wait() throws -> ExitStatus {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            if errno == EINTR { continue }
-            throw SystemError("wait for pid \(pid)", errno: errno)
-        }
+        let status = try SpawnedProcess.reap(pid)
         reaped = true
         if let failure = readFailure() { throw failure }
         // The process in between exits with 128+N for a command killed by signal N.
@@ -69,8 +65,7 @@ public final class EnteredProcess: @unchecked Sendable {
         let size = MemoryLayout<berth_child_error>.size
         let got = withUnsafeMutableBytes(of: &report) { read(errorFD, $0.baseAddress, size) }
         guard got == size else { return nil }
-        let step = withUnsafeBytes(of: report.step) { raw in String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self) }
-        return LaunchFailure(step: step, errno: report.err, exitStatus: report.exit_hint == 0 ? 125 : report.exit_hint)
+        return LaunchFailure(report)
     }
 }
 

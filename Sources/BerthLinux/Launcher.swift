@@ -107,11 +107,23 @@ public struct LaunchFailure: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(step): \(Errno.name(errno))" }
+
+    /// What the C launcher's child reported before it exited.
+    init(_ report: berth_child_error) {
+        let step = withUnsafeBytes(of: report.step) { raw in String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        self.init(step: step, errno: report.err, exitStatus: report.exit_hint == 0 ? 125 : report.exit_hint)
+    }
 }
 
 public enum ExitStatus: Sendable, Equatable, CustomStringConvertible {
     case exited(Int32)
     case signaled(Int32)
+
+    /// A wait status as waitpid(2) gives it (or berth-supervise records it).
+    public init(waitStatus status: Int32) {
+        let signal = status & 0x7f
+        self = signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
+    }
 
     /// The shell convention: the exit code, or 128+N when killed by signal N.
     public var code: Int32 {
@@ -198,10 +210,7 @@ public final class SpawnedProcess: @unchecked Sendable {
         guard got == size else {
             throw LaunchFailure(step: "container setup (truncated error report)", errno: EIO, exitStatus: 125)
         }
-        let step = withUnsafeBytes(of: report.step) { raw in
-            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-        }
-        throw LaunchFailure(step: step, errno: report.err, exitStatus: report.exit_hint == 0 ? 125 : report.exit_hint)
+        throw LaunchFailure(report)
     }
 
     public func signal(_ sig: Int32) {
@@ -211,13 +220,19 @@ public final class SpawnedProcess: @unchecked Sendable {
 
     /// Blocks until the child exits and reaps it.
     public func wait() throws -> ExitStatus {
+        let status = try Self.reap(pid)
+        reaped = true
+        return Self.decode(status)
+    }
+
+    /// waitpid until `pid` has exited (through EINTR); its wait status.
+    static func reap(_ pid: Int32) throws -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
             if errno == EINTR { continue }
             throw SystemError("wait for pid \(pid)", errno: errno)
         }
-        reaped = true
-        return Self.decode(status)
+        return status
     }
 
     /// Reaps the child if it has exited, without blocking.
@@ -230,11 +245,7 @@ public final class SpawnedProcess: @unchecked Sendable {
         return Self.decode(status)
     }
 
-    static func decode(_ status: Int32) -> ExitStatus {
-        let signal = status & 0x7f
-        if signal == 0 { return .exited((status >> 8) & 0xff) }
-        return .signaled(signal)
-    }
+    static func decode(_ status: Int32) -> ExitStatus { ExitStatus(waitStatus: status) }
 }
 
 public enum Launcher {
