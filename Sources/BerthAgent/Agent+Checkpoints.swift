@@ -66,25 +66,34 @@ extension Agent {
         let version = writer.version
         // The newest state, whatever version asked for it: older ones need no write of their own.
         let snapshot = writer.removal ? nil : tasks[key]?.checkpoint
+        let encodedTask = tasks[key]?.encodedTask
         writer.busy = true
         writers[key] = writer
         let store = self.store
         Task {
-            let failure: String? = await BlockingWork.quietlyCatching {
-                if let snapshot {
-                    try store.save(snapshot)
-                } else {
-                    store.remove(framework: key.framework, task: key.task)
-                }
+            let written: Result<[UInt8]?, any Error>
+            do {
+                written = .success(try await BlockingWork.run {
+                    guard let snapshot else {
+                        store.remove(framework: key.framework, task: key.task)
+                        return nil
+                    }
+                    return try store.save(snapshot, encodedTask: encodedTask)
+                })
+            } catch {
+                written = .failure(error)
             }
-            self.finishedWriting(key, version: version, failure: failure)
+            self.finishedWriting(key, version: version, written: written)
         }
     }
 
-    private func finishedWriting(_ key: TaskKey, version: Int, failure: String?) {
-        if let failure {
+    private func finishedWriting(_ key: TaskKey, version: Int, written: Result<[UInt8]?, any Error>) {
+        switch written {
+        case .success(let encodedTask):
+            if let encodedTask, tasks[key]?.encodedTask == nil { tasks[key]?.encodedTask = encodedTask }
+        case .failure(let error):
             // Still sent: delivering the update beats holding it back because the disk failed.
-            logger.error("checkpoint task \(key): \(failure); its updates are lost if the agent dies now")
+            logger.error("checkpoint task \(key): \(error); its updates are lost if the agent dies now")
         }
         guard var writer = writers[key] else { return }
         writer.busy = false

@@ -59,6 +59,8 @@ public actor Agent {
 
     struct AgentTask {
         var checkpoint: TaskCheckpoint
+        /// The checkpoint's TaskInfo as JSON, from its first write on (`AgentStore.save`).
+        var encodedTask: [UInt8]?
         var phase: Phase = .launching
         var kill: KillRequest?
         /// When the head of `checkpoint.pending` is (re)sent next, and the wait after that.

@@ -22,6 +22,30 @@ struct TaskCheckpoint: Codable, Sendable {
     var health: HealthState?
 }
 
+/// A checkpoint's fields but its task, under TaskCheckpoint's own keys (`AgentStore.checkpointJSON`).
+private struct CheckpointWithoutTask: Encodable {
+    let checkpoint: TaskCheckpoint
+
+    func encode(to encoder: any Encoder) throws {
+        try checkpoint.encodeAllButTask(to: encoder)
+    }
+}
+
+extension TaskCheckpoint {
+    /// Every field but `task`: one added to TaskCheckpoint goes here too (AgentStoreTests
+    /// compares the keys with those of the synthesized encoding).
+    fileprivate func encodeAllButTask(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(frameworkID, forKey: .frameworkID)
+        try container.encodeIfPresent(frameworkInfo, forKey: .frameworkInfo)
+        try container.encodeIfPresent(containerID, forKey: .containerID)
+        try container.encode(latest, forKey: .latest)
+        try container.encode(pending, forKey: .pending)
+        try container.encodeIfPresent(group, forKey: .group)
+        try container.encodeIfPresent(health, forKey: .health)
+    }
+}
+
 /// The agent's files under `<home>/agent`:
 /// - `agent_id`: the ID the coordinator gave at the first registration;
 /// - `tasks/<framework>/<task>.json`: a `TaskCheckpoint`, rewritten (atomically, synced) before
@@ -92,7 +116,11 @@ struct AgentStore: Sendable {
         "\(tasksDirectory)/\(Self.component(framework.value))/\(Self.component(task.value)).json"
     }
 
-    func save(_ checkpoint: TaskCheckpoint) throws {
+    /// Writes the checkpoint. `encodedTask` is its TaskInfo as an earlier save of the same task
+    /// returned it: a TaskInfo never changes, and encoding it was most of the cost of each of a
+    /// task's checkpoint writes.
+    @discardableResult
+    func save(_ checkpoint: TaskCheckpoint, encodedTask: [UInt8]? = nil) throws -> [UInt8] {
         let file = checkpointFile(framework: checkpoint.frameworkID, task: checkpoint.task.taskID)
         let directory = (file as NSString).deletingLastPathComponent
         // Most saves go to a framework directory that exists: one stat, not FileManager's walk.
@@ -100,7 +128,22 @@ struct AgentStore: Sendable {
         if stat(directory, &info) != 0 {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        try Self.writeDurably(try Self.checkpointEncoder.encode(checkpoint), to: file)
+        let task = try encodedTask ?? Array(Self.checkpointEncoder.encode(checkpoint.task))
+        try Self.writeDurably(Self.checkpointJSON(checkpoint, encodedTask: task), to: file)
+        return task
+    }
+
+    /// The document `JSONEncoder` writes for the checkpoint, with the task's JSON spliced in as
+    /// bytes: the same fields, in another order, which decoding does not care about.
+    static func checkpointJSON(_ checkpoint: TaskCheckpoint, encodedTask: [UInt8]) throws -> [UInt8] {
+        // `{...}` with frameworkID and latest at least: never empty.
+        let rest = try checkpointEncoder.encode(CheckpointWithoutTask(checkpoint: checkpoint))
+        var json = Array(#"{"task":"#.utf8)
+        json.reserveCapacity(json.count + encodedTask.count + rest.count)
+        json += encodedTask
+        json.append(UInt8(ascii: ","))
+        json += rest.dropFirst()
+        return json
     }
 
     /// MesosJSON's field names without its sorted keys: sorting every object is a tenth of the
@@ -151,7 +194,7 @@ struct AgentStore: Sendable {
 
     /// Temporary file, fsync, rename, fsync of the directory: after it returns the content
     /// survives a crash of the agent or of the machine, and a reader never sees half a file.
-    static func writeDurably(_ data: Data, to path: String) throws {
+    static func writeDurably(_ data: some Collection<UInt8>, to path: String) throws {
         do {
             try FileSystem.write(data, to: path, mode: 0o600, durably: true)
         } catch let error as SystemError {

@@ -132,14 +132,4 @@ enum BlockingWork {
     static func quietly(_ body: @escaping @Sendable () -> Void) async {
         _ = try? await run(body)
     }
-
-    /// The body's error as text, nil when it succeeded.
-    static func quietlyCatching(_ body: @escaping @Sendable () throws -> Void) async -> String? {
-        do {
-            try await run(body)
-            return nil
-        } catch {
-            return "\(error)"
-        }
-    }
 }

@@ -43,6 +43,39 @@ struct AgentStoreTests {
         #expect(store.loadAll().tasks.isEmpty)
     }
 
+    /// Checkpoints are written with their TaskInfo's JSON spliced in; the document must hold every
+    /// field the synthesized encoding has, and decode to the same values.
+    @Test func aCheckpointWithItsTaskSplicedInHasEveryFieldAndReadsBack() throws {
+        let store = try Self.temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: store.root) }
+        let running = TaskStatus(taskID: "t1", state: .running, message: "up \"quoted\"", uuid: "AAAA", healthy: true)
+        let finished = TaskStatus(taskID: "t1", state: .finished, uuid: "BBBB")
+        let task = TaskInfo(name: "t", taskID: "t1", agentID: "a-S1", resources: try Resources.parse("cpus:0.5;mem:64"),
+                            command: CommandInfo(value: "echo hi"))
+        var health = HealthState(check: HealthCheck(type: .tcp, tcp: .init(port: 80)), startedAt: 1_700_000_000)
+        health.healthy = true
+        let checkpoint = TaskCheckpoint(frameworkID: "f1", frameworkInfo: FrameworkInfo(user: "root", name: "fw", id: "f1"), task: task,
+                                        containerID: "c1", latest: finished, pending: [running, finished], group: "g1", health: health)
+        // Every optional field set, so that one added later and left out of the splice shows below.
+        for child in Mirror(reflecting: checkpoint).children {
+            #expect(!"\(child.value)".hasPrefix("nil"), "set \(child.label ?? "?") in this test")
+        }
+
+        let encodedTask = try store.save(checkpoint)
+        #expect(try JSONDecoder().decode(TaskInfo.self, from: Data(encodedTask)) == task)
+        store.remove(framework: "f1", task: "t1")
+        try store.save(checkpoint, encodedTask: encodedTask)
+        let (loaded, problems) = store.loadAll()
+        #expect(problems.isEmpty)
+        let reloaded = try #require(loaded.first)
+        #expect(reloaded.task == task && reloaded.frameworkInfo == checkpoint.frameworkInfo && reloaded.containerID == "c1")
+        #expect(reloaded.latest == finished && reloaded.pending == [running, finished] && reloaded.group == "g1" && reloaded.health == health)
+
+        let spliced = try AgentStore.checkpointJSON(checkpoint, encodedTask: encodedTask)
+        let keys = { (json: [UInt8]) in try (JSONSerialization.jsonObject(with: Data(json)) as? [String: Any]).map { Set($0.keys) } }
+        #expect(try keys(spliced) == keys(Array(JSONEncoder().encode(checkpoint))))
+    }
+
     @Test func attributesParseAndBadOnesSayWhy() throws {
         #expect(try AgentConfiguration.parseAttributes("rack:a;zone:1") == [Attribute(name: "rack", value: "a"), Attribute(name: "zone", value: "1")])
         #expect(try AgentConfiguration.parseAttributes("") == [])
