@@ -132,6 +132,7 @@ let package = Package(
             "BerthTestSupport", "BerthCoordinator", "BerthFramework", "BerthProtocol", "BerthAllocator", "BerthCore",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

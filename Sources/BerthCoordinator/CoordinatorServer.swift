@@ -21,6 +21,7 @@ public struct CoordinatorServer: Sendable {
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
         let application = Application(
             router: Self.router(coordinator: coordinator, configuration: configuration, logger: logger),
+            server: .http1(configuration: .init(additionalChannelHandlers: [FlushCoalescingHandler()])),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "berth",
                                                     backlog: configuration.listenBacklog),
             onServerRunning: { channel in
