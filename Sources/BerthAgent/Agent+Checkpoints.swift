@@ -67,6 +67,9 @@ extension Agent {
         // The newest state, whatever version asked for it: older ones need no write of their own.
         let snapshot = writer.removal ? nil : tasks[key]?.checkpoint
         let encodedTask = tasks[key]?.encodedTask
+        // Only a complete write advances it: after a failed one the same slot is written again,
+        // never the other, which holds the last complete copy.
+        let sequence = (tasks[key]?.checkpointSequence ?? 0) + 1
         writer.busy = true
         writers[key] = writer
         let store = self.store
@@ -78,19 +81,23 @@ extension Agent {
                         store.remove(framework: key.framework, task: key.task)
                         return nil
                     }
-                    return try store.save(snapshot, encodedTask: encodedTask)
+                    return try store.save(snapshot, sequence: sequence, encodedTask: encodedTask)
                 })
             } catch {
                 written = .failure(error)
             }
-            self.finishedWriting(key, version: version, written: written)
+            self.finishedWriting(key, version: version, sequence: sequence, written: written)
         }
     }
 
-    private func finishedWriting(_ key: TaskKey, version: Int, written: Result<[UInt8]?, any Error>) {
+    private func finishedWriting(_ key: TaskKey, version: Int, sequence: UInt64, written: Result<[UInt8]?, any Error>) {
         switch written {
         case .success(let encodedTask):
-            if let encodedTask, tasks[key]?.encodedTask == nil { tasks[key]?.encodedTask = encodedTask }
+            // nil: the checkpoint was removed, not written.
+            if let encodedTask {
+                if tasks[key]?.encodedTask == nil { tasks[key]?.encodedTask = encodedTask }
+                tasks[key]?.checkpointSequence = sequence
+            }
         case .failure(let error):
             // Still sent: delivering the update beats holding it back because the disk failed.
             logger.error("checkpoint task \(key): \(error); its updates are lost if the agent dies now")

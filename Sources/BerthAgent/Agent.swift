@@ -61,6 +61,8 @@ public actor Agent {
         var checkpoint: TaskCheckpoint
         /// The checkpoint's TaskInfo as JSON, from its first write on (`AgentStore.save`).
         var encodedTask: [UInt8]?
+        /// The sequence of the checkpoint's last complete write: the next goes to the other slot.
+        var checkpointSequence: UInt64 = 0
         var phase: Phase = .launching
         var kill: KillRequest?
         /// When the head of `checkpoint.pending` is (re)sent next, and the wait after that.
@@ -198,9 +200,10 @@ public actor Agent {
     func recover() async {
         let (checkpoints, problems) = store.loadAll()
         for problem in problems { logger.error("unreadable task checkpoint: \(problem)") }
-        for checkpoint in checkpoints {
+        for (checkpoint, sequence) in checkpoints {
             let key = TaskKey(framework: checkpoint.frameworkID, task: checkpoint.task.taskID)
             var task = AgentTask(checkpoint: checkpoint, phase: .exited, retry: configuration.statusRetryInterval)
+            task.checkpointSequence = sequence
             if !checkpoint.pending.isEmpty { task.due = .now }
             tasks[key] = task
             guard !checkpoint.latest.state.isTerminal else { continue }

@@ -48,8 +48,9 @@ extension TaskCheckpoint {
 
 /// The agent's files under `<home>/agent`:
 /// - `agent_id`: the ID the coordinator gave at the first registration;
-/// - `tasks/<framework>/<task>.json`: a `TaskCheckpoint`, rewritten (atomically, synced) before
-///   any status update in it is sent, so no update is lost when the agent dies;
+/// - `tasks/<framework>/<task>.ckpt0` and `.ckpt1`: a `TaskCheckpoint` in two slots written in
+///   turn (`save`), synced before any status update in it is sent, so no update is lost when
+///   the agent dies (`<task>.json`: the single file of agents before the slots, still read);
 /// - `sandboxes/<framework>/<task>/`: the task's `stdout` and `stderr`, kept after it ends until
 ///   garbage collection (`Agent.collectGarbage`).
 struct AgentStore: Sendable {
@@ -112,25 +113,59 @@ struct AgentStore: Sendable {
         return String(bytes: bytes, encoding: .utf8)
     }
 
-    private func checkpointFile(framework: FrameworkID, task: TaskID) -> String {
-        "\(tasksDirectory)/\(Self.component(framework.value))/\(Self.component(task.value)).json"
+    /// A task's checkpoint files without their suffix: `.ckpt0` and `.ckpt1` are its two slots,
+    /// `.json` the single file of agents before them, still read.
+    private func checkpointBase(framework: FrameworkID, task: TaskID) -> String {
+        "\(tasksDirectory)/\(Self.component(framework.value))/\(Self.component(task.value))"
     }
 
-    /// Writes the checkpoint. `encodedTask` is its TaskInfo as an earlier save of the same task
-    /// returned it: a TaskInfo never changes, and encoding it was most of the cost of each of a
-    /// task's checkpoint writes.
+    /// Writes the checkpoint as number `sequence` of its task (one more than the last written;
+    /// the first is 1) into slot `sequence % 2`. The slots are written in turn, in place, so the
+    /// one being written never holds the only complete copy, and once both exist a write is one
+    /// fsync: no temporary file, rename and directory sync, and no new inode, per write.
+    /// `encodedTask` is the TaskInfo as an earlier save of the task returned it: a TaskInfo never
+    /// changes, and encoding it was most of the cost of each write.
     @discardableResult
-    func save(_ checkpoint: TaskCheckpoint, encodedTask: [UInt8]? = nil) throws -> [UInt8] {
-        let file = checkpointFile(framework: checkpoint.frameworkID, task: checkpoint.task.taskID)
-        let directory = (file as NSString).deletingLastPathComponent
+    func save(_ checkpoint: TaskCheckpoint, sequence: UInt64, encodedTask: [UInt8]? = nil) throws -> [UInt8] {
+        let base = checkpointBase(framework: checkpoint.frameworkID, task: checkpoint.task.taskID)
+        let directory = (base as NSString).deletingLastPathComponent
         // Most saves go to a framework directory that exists: one stat, not FileManager's walk.
         var info = stat()
         if stat(directory, &info) != 0 {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         let task = try encodedTask ?? Array(Self.checkpointEncoder.encode(checkpoint.task))
-        try Self.writeDurably(Self.checkpointJSON(checkpoint, encodedTask: task), to: file)
+        let slot = Self.slotContents(try Self.checkpointJSON(checkpoint, encodedTask: task), sequence: sequence)
+        try Self.sayingWhy { try FileSystem.overwriteDurably(slot, at: "\(base).ckpt\(sequence % 2)") }
         return task
+    }
+
+    /// A slot: the header line `berth-checkpoint 1 SEQUENCE LENGTH FNV1A64` and the JSON. The
+    /// length and checksum tell a complete slot from one a crash cut short.
+    static func slotContents(_ json: [UInt8], sequence: UInt64) -> [UInt8] {
+        let header = "berth-checkpoint 1 \(sequence) \(json.count) \(String(fnv1a64(json[...]), radix: 16))\n"
+        return Array(header.utf8) + json
+    }
+
+    /// The sequence and JSON of a complete slot; nil for anything else.
+    static func parseSlot(_ bytes: [UInt8]) -> (sequence: UInt64, json: ArraySlice<UInt8>)? {
+        guard let newline = bytes.prefix(128).firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+        let fields = String(decoding: bytes[..<newline], as: UTF8.self).split(separator: " ")
+        guard fields.count == 5, fields[0] == "berth-checkpoint", fields[1] == "1", let sequence = UInt64(fields[2]),
+              let length = Int(fields[3]), let checksum = UInt64(fields[4], radix: 16) else { return nil }
+        let json = bytes[(newline + 1)...]
+        guard json.count == length, fnv1a64(json) == checksum else { return nil }
+        return (sequence, json)
+    }
+
+    /// FNV-1a, 64 bits: enough to notice a torn write, which is all the slots need.
+    static func fnv1a64(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        return hash
     }
 
     /// The document `JSONEncoder` writes for the checkpoint, with the task's JSON spliced in as
@@ -155,22 +190,47 @@ struct AgentStore: Sendable {
     }
 
     func remove(framework: FrameworkID, task: TaskID) {
-        try? FileManager.default.removeItem(atPath: checkpointFile(framework: framework, task: task))
+        let base = checkpointBase(framework: framework, task: task)
+        for suffix in Self.checkpointSuffixes + [".json.tmp"] { unlink(base + suffix) }
     }
 
-    /// Every task checkpoint on disk; an unreadable one is reported, not fatal.
-    func loadAll() -> (tasks: [TaskCheckpoint], problems: [String]) {
-        var tasks: [TaskCheckpoint] = []
+    static let checkpointSuffixes = [".ckpt0", ".ckpt1", ".json"]
+
+    /// Every task checkpoint on disk, from its newest complete slot, with that slot's sequence
+    /// (0 for an older agent's single `.json` file); an unreadable one is reported, not fatal.
+    func loadAll() -> (tasks: [(checkpoint: TaskCheckpoint, sequence: UInt64)], problems: [String]) {
+        var tasks: [(checkpoint: TaskCheckpoint, sequence: UInt64)] = []
         var problems: [String] = []
         let fm = FileManager.default
         for framework in (try? fm.contentsOfDirectory(atPath: tasksDirectory)) ?? [] {
             let directory = "\(tasksDirectory)/\(framework)"
-            for file in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] where file.hasSuffix(".json") {
+            var files: [String: [String]] = [:]
+            for file in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] {
+                guard let suffix = Self.checkpointSuffixes.first(where: { file.hasSuffix($0) }) else { continue }
+                files[String(file.dropLast(suffix.count)), default: []].append(file)
+            }
+            for (base, names) in files.sorted(by: { $0.key < $1.key }) {
+                var newest: (sequence: UInt64, json: ArraySlice<UInt8>, file: String)?
+                for name in names where !name.hasSuffix(".json") {
+                    guard let bytes = fm.contents(atPath: "\(directory)/\(name)").map(Array.init),
+                          let slot = Self.parseSlot(bytes), slot.sequence >= newest?.sequence ?? 0 else { continue }
+                    newest = (slot.sequence, slot.json, name)
+                }
+                let chosen: (sequence: UInt64, json: [UInt8], file: String)
+                if let newest {
+                    chosen = (newest.sequence, Array(newest.json), newest.file)
+                } else if names.contains("\(base).json"), let bytes = fm.contents(atPath: "\(directory)/\(base).json") {
+                    chosen = (0, Array(bytes), "\(base).json")
+                } else {
+                    problems.append("\(directory)/\(base): no complete checkpoint in \(names.sorted().joined(separator: ", "))")
+                    continue
+                }
                 do {
-                    let data = try Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(file)"))
-                    tasks.append(try MesosJSON.decode(TaskCheckpoint.self, from: data, what: "task checkpoint \(directory)/\(file)"))
+                    let checkpoint = try MesosJSON.decode(TaskCheckpoint.self, from: Data(chosen.json),
+                                                          what: "task checkpoint \(directory)/\(chosen.file)")
+                    tasks.append((checkpoint, chosen.sequence))
                 } catch {
-                    problems.append("\(directory)/\(file): \(error)")
+                    problems.append("\(directory)/\(chosen.file): \(error)")
                 }
             }
         }
@@ -195,8 +255,13 @@ struct AgentStore: Sendable {
     /// Temporary file, fsync, rename, fsync of the directory: after it returns the content
     /// survives a crash of the agent or of the machine, and a reader never sees half a file.
     static func writeDurably(_ data: some Collection<UInt8>, to path: String) throws {
+        try sayingWhy { try FileSystem.write(data, to: path, mode: 0o600, durably: true) }
+    }
+
+    /// A failed system call as the step and the errno's text.
+    private static func sayingWhy(_ body: () throws -> Void) throws {
         do {
-            try FileSystem.write(data, to: path, mode: 0o600, durably: true)
+            try body()
         } catch let error as SystemError {
             throw BerthError(.system, "\(error.step): \(String(cString: strerror(error.errno)))")
         }

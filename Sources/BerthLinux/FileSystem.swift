@@ -21,17 +21,7 @@ public enum FileSystem {
         func fail(_ step: String) -> SystemError { SystemError("\(step) \(path)", errno: errno) }
         let fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw fail("create") }
-        let contiguous = Array(bytes)
-        var written = 0
-        let ok = contiguous.withUnsafeBytes { raw -> Bool in
-            while written < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress.map { $0 + written }, raw.count - written)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return false }
-                written += n
-            }
-            return !durably || fsync(fd) == 0
-        }
+        let ok = writeAll(bytes, to: fd) && (!durably || fsync(fd) == 0)
         let err = errno
         close(fd)
         guard ok else {
@@ -40,6 +30,45 @@ public enum FileSystem {
         }
         guard durably else { return }
         guard rename(target, path) == 0 else { throw fail("rename into place") }
+        syncDirectory(of: path)
+    }
+
+    /// Writes `bytes` over `path` in place and syncs it; when the file is new, its directory is
+    /// synced too. Not atomic: a crash can leave it half written, so it suits files kept in two
+    /// copies written in turn, whose readers can tell a complete one (the agent's checkpoints).
+    public static func overwriteDurably(_ bytes: some Collection<UInt8>, at path: String, mode: mode_t = 0o600) throws {
+        func fail(_ step: String) -> SystemError { SystemError("\(step) \(path)", errno: errno) }
+        var fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
+        let created = fd < 0 && errno == ENOENT
+        if created { fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
+        guard fd >= 0 else { throw fail(created ? "create" : "open") }
+        let ok = writeAll(bytes, to: fd) && fsync(fd) == 0
+        let err = errno
+        close(fd)
+        guard ok else {
+            errno = err
+            throw fail("write")
+        }
+        if created { syncDirectory(of: path) }
+    }
+
+    /// False with errno set when a write fails or writes nothing.
+    private static func writeAll(_ bytes: some Collection<UInt8>, to fd: Int32) -> Bool {
+        let contiguous = Array(bytes)
+        var written = 0
+        return contiguous.withUnsafeBytes { raw -> Bool in
+            while written < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress.map { $0 + written }, raw.count - written)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return false }
+                written += n
+            }
+            return true
+        }
+    }
+
+    /// Makes a new or renamed directory entry for `path` durable.
+    private static func syncDirectory(of path: String) {
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         let dirFD = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dirFD >= 0 {

@@ -268,7 +268,7 @@ struct AgentEndToEndTests {
             let task = TaskInfo(name: "lost", taskID: "lost", agentID: "none", resources: try Resources.parse("cpus:0.1;mem:32"),
                                 command: CommandInfo(value: "true"))
             try AgentStore(root: home + "/agent").save(TaskCheckpoint(frameworkID: framework, task: task, containerID: String(repeating: "0", count: 32),
-                                                                      latest: running, pending: [running]))
+                                                                      latest: running, pending: [running]), sequence: 1)
         }
         do {
             let failed = try await cluster.scheduler.update("lost", .failed)

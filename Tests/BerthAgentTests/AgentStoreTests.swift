@@ -34,13 +34,73 @@ struct AgentStoreTests {
 
         let status = TaskStatus(taskID: "t/1", state: .running, uuid: "AAAA")
         let task = TaskInfo(name: "t", taskID: "t/1", agentID: "abc-S1", resources: try Resources.parse("cpus:1"))
-        try store.save(TaskCheckpoint(frameworkID: "f1", task: task, containerID: "c1", latest: status, pending: [status]))
+        try store.save(TaskCheckpoint(frameworkID: "f1", task: task, containerID: "c1", latest: status, pending: [status]), sequence: 1)
         let (loaded, problems) = store.loadAll()
         #expect(problems.isEmpty)
-        #expect(loaded.map(\.task.taskID) == ["t/1"])
-        #expect(loaded.first?.pending == [status])
+        #expect(loaded.map(\.checkpoint.task.taskID) == ["t/1"])
+        #expect(loaded.first?.checkpoint.pending == [status])
+        #expect(loaded.first?.sequence == 1)
         store.remove(framework: "f1", task: "t/1")
         #expect(store.loadAll().tasks.isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.tasksDirectory + "/f1").isEmpty)
+    }
+
+    /// Two slots written in turn: a crash in the middle of a write leaves the other slot, and a
+    /// reader takes the newest complete one.
+    @Test func theNewestCompleteSlotWinsAndATornOneIsPassedOver() throws {
+        let store = try Self.temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: store.root) }
+        let task = TaskInfo(name: "t", taskID: "t1", agentID: "a-S1", resources: try Resources.parse("cpus:1"))
+        func checkpoint(_ state: TaskState) -> TaskCheckpoint {
+            let status = TaskStatus(taskID: "t1", state: state, uuid: state.rawValue)
+            return TaskCheckpoint(frameworkID: "f1", task: task, latest: status, pending: [status])
+        }
+        let directory = store.tasksDirectory + "/f1"
+        for (sequence, state) in [(1, TaskState.starting), (2, .running), (3, .finished)] {
+            try store.save(checkpoint(state), sequence: UInt64(sequence))
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == ["t1.ckpt0", "t1.ckpt1"])
+        #expect(store.loadAll().tasks.map { "\($0.sequence) \($0.checkpoint.latest.state.rawValue)" } == ["3 TASK_FINISHED"])
+
+        // Sequence 3 went to slot 1; cut it short, as a crash during its write would.
+        let slot1 = directory + "/t1.ckpt1"
+        let whole = try #require(FileManager.default.contents(atPath: slot1))
+        try whole.prefix(whole.count - 5).write(to: URL(fileURLWithPath: slot1))
+        let (loaded, problems) = store.loadAll()
+        #expect(problems.isEmpty)
+        #expect(loaded.map { "\($0.sequence) \($0.checkpoint.latest.state.rawValue)" } == ["2 TASK_RUNNING"])
+
+        // The same length with a byte changed is caught by the checksum.
+        var flipped = Array(whole)
+        flipped[flipped.count - 3] ^= 0x01
+        try Data(flipped).write(to: URL(fileURLWithPath: slot1))
+        #expect(store.loadAll().tasks.map(\.sequence) == [2])
+
+        // Neither slot complete: reported, not fatal.
+        try Data("berth-checkpoint 1 9 2 0\n{".utf8).write(to: URL(fileURLWithPath: directory + "/t1.ckpt0"))
+        let broken = store.loadAll()
+        #expect(broken.tasks.isEmpty)
+        #expect(broken.problems.count == 1 && broken.problems[0].contains("no complete checkpoint"))
+    }
+
+    /// An agent from before the slots left `<task>.json`: it is read, with sequence 0, until a
+    /// slot is written; removal takes every file of the task.
+    @Test func anOlderAgentsSingleFileIsReadUntilASlotReplacesIt() throws {
+        let store = try Self.temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: store.root) }
+        let task = TaskInfo(name: "t", taskID: "t1", agentID: "a-S1", resources: try Resources.parse("cpus:1"))
+        let running = TaskStatus(taskID: "t1", state: .running, uuid: "R")
+        let directory = store.tasksDirectory + "/f1"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let legacy = TaskCheckpoint(frameworkID: "f1", task: task, latest: running, pending: [running])
+        try JSONEncoder().encode(legacy).write(to: URL(fileURLWithPath: directory + "/t1.json"))
+        #expect(store.loadAll().tasks.map { "\($0.sequence) \($0.checkpoint.latest.state.rawValue)" } == ["0 TASK_RUNNING"])
+
+        let finished = TaskStatus(taskID: "t1", state: .finished, uuid: "F")
+        try store.save(TaskCheckpoint(frameworkID: "f1", task: task, latest: finished, pending: [finished]), sequence: 1)
+        #expect(store.loadAll().tasks.map { "\($0.sequence) \($0.checkpoint.latest.state.rawValue)" } == ["1 TASK_FINISHED"])
+        store.remove(framework: "f1", task: "t1")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
     }
 
     /// Checkpoints are written with their TaskInfo's JSON spliced in; the document must hold every
@@ -61,13 +121,13 @@ struct AgentStoreTests {
             #expect(!"\(child.value)".hasPrefix("nil"), "set \(child.label ?? "?") in this test")
         }
 
-        let encodedTask = try store.save(checkpoint)
+        let encodedTask = try store.save(checkpoint, sequence: 1)
         #expect(try JSONDecoder().decode(TaskInfo.self, from: Data(encodedTask)) == task)
         store.remove(framework: "f1", task: "t1")
-        try store.save(checkpoint, encodedTask: encodedTask)
+        try store.save(checkpoint, sequence: 1, encodedTask: encodedTask)
         let (loaded, problems) = store.loadAll()
         #expect(problems.isEmpty)
-        let reloaded = try #require(loaded.first)
+        let reloaded = try #require(loaded.first?.checkpoint)
         #expect(reloaded.task == task && reloaded.frameworkInfo == checkpoint.frameworkInfo && reloaded.containerID == "c1")
         #expect(reloaded.latest == finished && reloaded.pending == [running, finished] && reloaded.group == "g1" && reloaded.health == health)
 
