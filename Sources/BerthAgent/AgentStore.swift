@@ -137,6 +137,8 @@ struct AgentStore: Sendable {
         let task = try encodedTask ?? Array(Self.checkpointEncoder.encode(checkpoint.task))
         let slot = Self.slotContents(try Self.checkpointJSON(checkpoint, encodedTask: task), sequence: sequence)
         try Self.sayingWhy { try FileSystem.overwriteDurably(slot, at: "\(base).ckpt\(sequence % 2)") }
+        // A task's first write: a slot 0 left by an earlier task of the same ID must not outrank it.
+        if sequence == 1 { unlink("\(base).ckpt0") }
         return task
     }
 
@@ -189,9 +191,15 @@ struct AgentStore: Sendable {
         return encoder
     }
 
+    /// The older slot goes first: should the agent die between the two, what is left is the
+    /// task's last state, not an earlier one.
     func remove(framework: FrameworkID, task: TaskID) {
         let base = checkpointBase(framework: framework, task: task)
-        for suffix in Self.checkpointSuffixes + [".json.tmp"] { unlink(base + suffix) }
+        let slots = [".ckpt0", ".ckpt1"].map { suffix in
+            (path: base + suffix, sequence: FileManager.default.contents(atPath: base + suffix).flatMap { Self.parseSlot(Array($0))?.sequence } ?? 0)
+        }
+        for slot in slots.sorted(by: { $0.sequence < $1.sequence }) { unlink(slot.path) }
+        for suffix in [".json", ".json.tmp"] { unlink(base + suffix) }
     }
 
     static let checkpointSuffixes = [".ckpt0", ".ckpt1", ".json"]

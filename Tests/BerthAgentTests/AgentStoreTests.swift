@@ -76,8 +76,14 @@ struct AgentStoreTests {
         try Data(flipped).write(to: URL(fileURLWithPath: slot1))
         #expect(store.loadAll().tasks.map(\.sequence) == [2])
 
+        // A new task of the same ID starts again at 1 (slot 1), over the 2 left in slot 0.
+        try store.save(checkpoint(.staging), sequence: 1)
+        #expect(store.loadAll().tasks.map { "\($0.sequence) \($0.checkpoint.latest.state.rawValue)" } == ["1 TASK_STAGING"])
+
         // Neither slot complete: reported, not fatal.
-        try Data("berth-checkpoint 1 9 2 0\n{".utf8).write(to: URL(fileURLWithPath: directory + "/t1.ckpt0"))
+        for slot in ["t1.ckpt0", "t1.ckpt1"] {
+            try Data("berth-checkpoint 1 9 2 0\n{".utf8).write(to: URL(fileURLWithPath: "\(directory)/\(slot)"))
+        }
         let broken = store.loadAll()
         #expect(broken.tasks.isEmpty)
         #expect(broken.problems.count == 1 && broken.problems[0].contains("no complete checkpoint"))
