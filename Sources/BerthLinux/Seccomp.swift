@@ -104,6 +104,12 @@ public enum SeccompCompiler {
 
         // The launcher sets no_new_privs itself, in its place in the setup order.
         try check(seccomp_attr_set(context, SCMP_FLTATR_CTL_NNP, 0), "turn off no_new_privs on load")
+        // Syscalls sorted into a binary tree rather than tested one after another. At attach the
+        // kernel runs the filter for every syscall number to find the always-allowed ones, so a
+        // linear filter costs (syscalls × rules) per container: Docker's profile took 1.6 ms to
+        // attach here, the tree 0.7 ms (docs/benchmarks.md). Same decisions; libseccomp < 2.5
+        // lacks the attribute and gets the linear filter.
+        _ = seccomp_attr_set(context, SCMP_FLTATR_CTL_OPTIMIZE, 2)
 
         let native = seccomp_arch_native()
         for name in spec.architectures {

@@ -20,7 +20,8 @@ public struct SeccompDiskCache: Sendable {
 
     /// Bumped when the file layout, the key's inputs or the way `SeccompCompiler` builds a
     /// program change without a new Berth version (the version is part of the key too).
-    static let formatVersion: UInt32 = 1
+    /// 2: programs built as a binary tree (SCMP_FLTATR_CTL_OPTIMIZE).
+    static let formatVersion: UInt32 = 2
     static let magic = Array("BERTHBPF".utf8)
     /// magic, format version, instruction count, key digest, program digest.
     static let headerSize = 8 + 4 + 4 + 32 + 32
