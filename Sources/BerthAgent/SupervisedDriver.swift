@@ -213,12 +213,13 @@ struct SupervisedDriver: ContainerDriver {
         return container
     }
 
+    /// The supervisor's descriptor for the detached rootfs mount (berth-supervise's main.c).
+    static let rootfsMountDescriptor: Int32 = 3
+
     /// posix_spawn: no Swift code runs in the child (the supervisor starts its own session).
     /// Default signal handling, `stdin` (the plan's socket) as its stdin, the task's sandbox files
     /// as stdout and stderr (with rotation the container gets pipes instead; the supervisor's own
     /// messages still go to these).
-    static let rootfsMountDescriptor: Int32 = 3
-
     private func spawnSupervisor(directory: String, stdin: Int32, rootfsMount: Int32?, stdio: [Int32?], sandbox: String) throws -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

@@ -52,7 +52,7 @@ public final class EnteredProcess: @unchecked Sendable {
         reaped = true
         if let failure = readFailure() { throw failure }
         // The process in between exits with 128+N for a command killed by signal N.
-        switch SpawnedProcess.decode(status) {
+        switch ExitStatus(waitStatus: status) {
         case .exited(let code) where code > 128 && code < 128 + 65: return .signaled(code - 128)
         case let other: return other
         }

@@ -222,7 +222,7 @@ public final class SpawnedProcess: @unchecked Sendable {
     public func wait() throws -> ExitStatus {
         let status = try Self.reap(pid)
         reaped = true
-        return Self.decode(status)
+        return ExitStatus(waitStatus: status)
     }
 
     /// waitpid until `pid` has exited (through EINTR); its wait status.
@@ -242,10 +242,8 @@ public final class SpawnedProcess: @unchecked Sendable {
         if result == 0 { return nil }
         if result < 0 { throw SystemError("wait for pid \(pid)", errno: errno) }
         reaped = true
-        return Self.decode(status)
+        return ExitStatus(waitStatus: status)
     }
-
-    static func decode(_ status: Int32) -> ExitStatus { ExitStatus(waitStatus: status) }
 }
 
 public enum Launcher {

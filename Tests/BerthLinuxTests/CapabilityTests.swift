@@ -34,6 +34,6 @@ struct CapabilityTests {
 
     @Test(arguments: statuses)
     func exitStatusDecoding(raw: Int32, code: Int32) {
-        #expect(SpawnedProcess.decode(raw).code == code)
+        #expect(ExitStatus(waitStatus: raw).code == code)
     }
 }
