@@ -115,6 +115,10 @@ public protocol Cgroup: Sendable {
     /// The directory a process can be cloned straight into (clone3 with CLONE_INTO_CGROUP):
     /// the cgroup on v2, nil on v1, where a clone can only land in one hierarchy.
     var cloneTarget: String? { get }
+    /// Files a single-threaded process writes "0" into to move itself into the cgroup: v1's
+    /// `tasks` in each hierarchy (moving only the writing thread skips the kernel's threadgroup
+    /// lock, whose RCU grace period makes a move by PID wait ~10 ms), v2's `cgroup.procs`.
+    var selfJoinFiles: [String] { get }
     /// Moves the process (all its threads) into the cgroup, in every hierarchy on v1.
     func addProcess(_ pid: Int32) throws
     func processes() throws -> [Int32]

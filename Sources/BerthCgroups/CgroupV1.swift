@@ -99,6 +99,7 @@ struct CgroupV1: Cgroup {
     }
 
     var cloneTarget: String? { nil }
+    var selfJoinFiles: [String] { paths.map { $0 + "/tasks" } }
 
     func addProcess(_ pid: Int32) throws {
         for path in paths {

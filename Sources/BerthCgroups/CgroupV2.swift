@@ -139,6 +139,7 @@ struct CgroupV2: Cgroup {
     var version: CgroupVersion { .v2 }
     var paths: [String] { [path] }
     var cloneTarget: String? { path }
+    var selfJoinFiles: [String] { [path + "/cgroup.procs"] }
 
     func addProcess(_ pid: Int32) throws {
         do {

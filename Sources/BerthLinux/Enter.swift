@@ -82,19 +82,19 @@ extension Launcher {
     public static let enteredNamespaces = ["cgroup", "ipc", "uts", "net", "pid", "mnt"]
 
     /// Starts `spec`'s command inside the running container whose first process is `pid`: in
-    /// its cgroups (`cgroupDirectories`), namespaces and root directory, with `spec`'s user, capabilities,
+    /// its cgroups (the middle process writes "0" into each of `joinFiles`, `Cgroup.selfJoinFiles`), namespaces and root directory, with `spec`'s user, capabilities,
     /// seccomp filter, environment and stdio; its ops (a chdir) run before the exec. No Swift
     /// code runs in the forked processes.
-    public static func enter(_ spec: LaunchSpec, pid: Int32, cgroupDirectories: [String]) throws -> EnteredProcess {
+    public static func enter(_ spec: LaunchSpec, pid: Int32, joinFiles: [String]) throws -> EnteredProcess {
         guard let first = spec.argv.first, !first.isEmpty else {
             throw BerthError(.invalidArgument, "no command given to run in the container")
         }
         var opened: [Int32] = []
         defer { opened.forEach { close($0) } }
         var cgroupFDs: [Int32] = []
-        for directory in cgroupDirectories {
-            let fd = open(directory + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw SystemError("open \(directory)/cgroup.procs", errno: errno) }
+        for file in joinFiles {
+            let fd = open(file, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw SystemError("open \(file)", errno: errno) }
             opened.append(fd)
             cgroupFDs.append(fd)
         }

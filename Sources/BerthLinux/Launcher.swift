@@ -59,7 +59,7 @@ public struct Namespaces: OptionSet, Sendable, Hashable {
     public static let ipc = Namespaces(rawValue: 0x0800_0000)
     public static let pid = Namespaces(rawValue: 0x2000_0000)
     public static let network = Namespaces(rawValue: 0x4000_0000)
-    /// Entered after the parent has put the child into its cgroup, so that cgroup is its root.
+    /// Entered once the child is in its cgroup, so that cgroup is its root.
     public static let cgroup = Namespaces(rawValue: 0x0200_0000)
 }
 
@@ -85,10 +85,6 @@ public struct LaunchSpec: Sendable {
     public var newSession = true
     /// Signal sent to the child when the launching thread dies; 0 for none.
     public var parentDeathSignal: Int32 = 0
-    /// Run the setup ops before waiting for `release()` rather than after, so they overlap the
-    /// caller's move of the child into its cgroup. Only when no op depends on the cgroup
-    /// namespace (a cgroup2 mount does); the namespace is still entered after the release.
-    public var setupBeforeRelease = false
 
     public init() {}
 }
@@ -157,7 +153,8 @@ public final class SpawnedProcess: @unchecked Sendable {
     public let pid: Int32
     /// A pidfd for the child: pollable for its exit and safe to signal (no pid reuse race).
     public let pidfd: Int32
-    /// The clone put it into its cgroup already (clone3 with CLONE_INTO_CGROUP): no move needed.
+    /// The clone put it into its cgroup (clone3 with CLONE_INTO_CGROUP), rather than the child
+    /// joining it through its join files.
     public let startedInCgroup: Bool
     private var releaseFD: Int32
     private var errorFD: Int32
@@ -201,7 +198,10 @@ public final class SpawnedProcess: @unchecked Sendable {
         let size = MemoryLayout<berth_child_error>.size
         var got = 0
         while got < size {
-            let n = withUnsafeMutableBytes(of: &report) { read(errorFD, $0.baseAddress! + got, size - got) }
+            let n = withUnsafeMutableBytes(of: &report) { bytes in
+                guard let base = bytes.baseAddress else { return -1 }
+                return read(errorFD, base + got, size - got)
+            }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             got += n
@@ -247,22 +247,40 @@ public final class SpawnedProcess: @unchecked Sendable {
 }
 
 public enum Launcher {
-    /// Clones the child described by `spec`. It stays parked until `release()` (after its setup
-    /// ops, with `spec.setupBeforeRelease`). With `cgroupDirectory` (cgroup v2), the kernel starts
-    /// it in that cgroup when it can (`startedInCgroup`); otherwise the caller must move it.
-    public static func spawn(_ spec: LaunchSpec, cgroupDirectory: String? = nil) throws -> SpawnedProcess {
+    /// Clones the child described by `spec`. It stays parked before its setup until `release()`. With `cgroupDirectory` (cgroup v2), the kernel starts
+    /// it in that cgroup when it can (`startedInCgroup`); otherwise the child, first thing, writes
+    /// "0" into each of `joinFiles` (`Cgroup.selfJoinFiles`) and reports a failure as a setup step.
+    public static func spawn(_ spec: LaunchSpec, cgroupDirectory: String? = nil, joinFiles: [String] = []) throws -> SpawnedProcess {
         guard let first = spec.argv.first, !first.isEmpty else {
             throw BerthError(.invalidArgument, "no command given: say what to run after --")
         }
-        // Opened only for the clone; an fd that fails to open just means the caller moves the child.
+        // Opened only for the clone; an fd that fails to open just means the child joins instead.
         let cgroupFD = cgroupDirectory.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
         defer { if cgroupFD >= 0 { close(cgroupFD) } }
+        var joinFDs: [Int32] = []
+        defer { joinFDs.forEach { close($0) } }
+        var paths = CStringArena()
+        defer { paths.free() }
+        var joinPaths: [UnsafePointer<CChar>?] = []
+        for file in joinFiles {
+            let fd = open(file, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw SystemError("open \(file) to join the container's cgroup", errno: errno) }
+            joinFDs.append(fd)
+            joinPaths.append(UnsafePointer(try paths.add(file) as UnsafeMutablePointer<CChar>))
+        }
         var inCgroup: Int32 = 0
         var release: Int32 = -1
         var errors: Int32 = -1
         // errno is taken at once: freeing the configuration may change it.
         let (pid, err) = try withConfiguration(spec, cgroupFD: cgroupFD) { config in
-            (berth_spawn(&config, &release, &errors, &inCgroup), errno)
+            joinFDs.withUnsafeBufferPointer { fds in
+                joinPaths.withUnsafeBufferPointer { names in
+                    config.cgroup_join_fds = fds.baseAddress
+                    config.cgroup_join_paths = names.baseAddress
+                    config.cgroup_join_count = fds.count
+                    return (berth_spawn(&config, &release, &errors, &inCgroup), errno)
+                }
+            }
         }
         guard pid > 0 else { throw SystemError("clone the container process", errno: err) }
         let pidfd = berth_pidfd_open(pid)
@@ -302,7 +320,6 @@ public enum Launcher {
                                 config.clone_flags = spec.namespaces.subtracting(.cgroup).rawValue
                                 config.unshare_cgroup = spec.namespaces.contains(.cgroup) ? 1 : 0
                                 config.cgroup_fd = cgroupFD
-                                config.setup_before_release = spec.setupBeforeRelease ? 1 : 0
                                 config.new_session = spec.newSession ? 1 : 0
                                 config.parent_death_signal = spec.parentDeathSignal
                                 config.stdio = (spec.stdio[0] ?? -1, spec.stdio[1] ?? -1, spec.stdio[2] ?? -1)

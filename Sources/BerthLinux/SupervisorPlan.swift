@@ -6,33 +6,34 @@ import Glibc
 /// in, as bytes that `berth-supervise` hands to the C launcher (`berth_spawn_plan_decode`). The
 /// agent builds it, so starting a container execs no Swift program.
 ///
-/// Layout, native byte order (writer and reader are on the same host): "BSP1"; u32 clone flags,
-/// unshare cgroup, setup before release, new session, parent death signal, uid, gid,
+/// Layout, native byte order (writer and reader are on the same host): "BSP2"; u32 clone flags,
+/// unshare cgroup, new session, parent death signal, uid, gid,
 /// no_new_privs; u32 has capabilities, u64 their mask; i32 last capability (-1: bounding set left
 /// alone) and that many + 1 bytes, 1 to keep; u32 op count, each op i32 kind, i32 flags, u64 mount
 /// flags, u32 mode and the strings label, source, target, fstype, data; u32 argc and strings; u32
 /// envc and strings; string PATH; u32 group count and u32 each; u32 seccomp instruction count and
-/// 8 bytes each; string cgroup to clone into; u32 count and strings of cgroup directories to move
-/// the child into. A string is a u32 length (UInt32.max: none), its bytes and a NUL. stdio is not
+/// 8 bytes each; string cgroup to clone into; u32 count and strings of files the child writes
+/// "0" into to join its cgroup when it was not cloned into it. A string is a u32 length (UInt32.max: none), its bytes and a NUL. stdio is not
 /// part of it: the supervisor decides.
 public struct SupervisorPlan: Sendable {
     public var spec: LaunchSpec
     /// cgroup v2: the directory the kernel starts the child in (clone3), when it can.
     public var cloneCgroup: String?
-    /// Where the supervisor writes the child's PID when it was not started in its cgroup.
-    public var cgroupDirectories: [String]
+    /// What the child writes "0" into to join its cgroup when it was not started in it
+    /// (`Cgroup.selfJoinFiles`).
+    public var joinFiles: [String]
 
-    public init(spec: LaunchSpec, cloneCgroup: String?, cgroupDirectories: [String]) {
+    public init(spec: LaunchSpec, cloneCgroup: String?, joinFiles: [String]) {
         self.spec = spec
         self.cloneCgroup = cloneCgroup
-        self.cgroupDirectories = cgroupDirectories
+        self.joinFiles = joinFiles
     }
 
     public func encoded() throws -> [UInt8] {
         guard let first = spec.argv.first, !first.isEmpty else {
             throw BerthError(.invalidArgument, "no command given: say what to run")
         }
-        var out: [UInt8] = Array("BSP1".utf8)
+        var out: [UInt8] = Array("BSP2".utf8)
         out.reserveCapacity(4096 + (spec.seccomp?.bytes.count ?? 0))
         func u32(_ value: UInt32) { withUnsafeBytes(of: value) { out.append(contentsOf: $0) } }
         func i32(_ value: Int32) { u32(UInt32(bitPattern: value)) }
@@ -51,7 +52,6 @@ public struct SupervisorPlan: Sendable {
 
         i32(spec.namespaces.subtracting(.cgroup).rawValue)
         u32(spec.namespaces.contains(.cgroup) ? 1 : 0)
-        u32(spec.setupBeforeRelease ? 1 : 0)
         u32(spec.newSession ? 1 : 0)
         i32(spec.parentDeathSignal)
         u32(spec.uid)
@@ -86,7 +86,7 @@ public struct SupervisorPlan: Sendable {
         u32(UInt32(filter.count / 8))
         out += filter
         string(cloneCgroup)
-        strings(cgroupDirectories)
+        strings(joinFiles)
         return out
     }
 
@@ -109,7 +109,6 @@ public struct SupervisorPlan: Sendable {
         var spec = LaunchSpec()
         spec.namespaces = Namespaces(rawValue: c.clone_flags)
         if c.unshare_cgroup != 0 { spec.namespaces.insert(.cgroup) }
-        spec.setupBeforeRelease = c.setup_before_release != 0
         spec.newSession = c.new_session != 0
         spec.parentDeathSignal = c.parent_death_signal
         spec.uid = c.uid
@@ -135,6 +134,6 @@ public struct SupervisorPlan: Sendable {
             spec.seccomp = SeccompProgram(bytes: Array(UnsafeRawBufferPointer(start: filter, count: c.seccomp_filter_len * 8)))
         }
         return SupervisorPlan(spec: spec, cloneCgroup: text(plan.clone_cgroup),
-                              cgroupDirectories: list(plan.cgroup_dirs, plan.cgroup_dir_count))
+                              joinFiles: list(plan.cgroup_join_files, plan.cgroup_join_count))
     }
 }

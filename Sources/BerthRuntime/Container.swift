@@ -53,7 +53,8 @@ public final class Container: @unchecked Sendable {
     private let logger: Logger
     private var state = State.created
     private var cgroup: Cgroup?
-    /// Whether the kernel started the process in its cgroup (clone3 on v2) rather than Berth moving it.
+    /// Whether the kernel started the process in its cgroup (clone3 on v2) rather than the process
+    /// joining it by writing "0" into `Cgroup.selfJoinFiles`.
     public private(set) var clonedIntoCgroup = false
 
     public init(id: String = Container.newID(), configuration: ContainerConfiguration, cgroups: CgroupManager,
@@ -103,20 +104,9 @@ public final class Container: @unchecked Sendable {
             try writeStateFiles()
             let cgroup = try cgroups.create(name: "berth-\(id)", limits: configuration.limits)
             self.cgroup = cgroup
-            let process = try Launcher.spawn(spec, cgroupDirectory: cgroup.cloneTarget)
+            let process = try Launcher.spawn(spec, cgroupDirectory: cgroup.cloneTarget, joinFiles: cgroup.selfJoinFiles)
             state = .running(process)
             clonedIntoCgroup = process.startedInCgroup
-            if !process.startedInCgroup {
-                do {
-                    try cgroup.addProcess(process.pid)
-                } catch {
-                    // Never released, the child exits at its release point; a setup step that
-                    // failed first (it may run before the move) explains more than the move does.
-                    process.abort()
-                    try process.awaitExec()
-                    throw error
-                }
-            }
             do {
                 try process.release()
             } catch {
@@ -146,7 +136,7 @@ public final class Container: @unchecked Sendable {
             try writeStateFiles()
             let cgroup = try cgroups.create(name: "berth-\(id)", limits: configuration.limits)
             self.cgroup = cgroup
-            return SupervisorPlan(spec: spec, cloneCgroup: cgroup.cloneTarget, cgroupDirectories: cgroup.paths)
+            return SupervisorPlan(spec: spec, cloneCgroup: cgroup.cloneTarget, joinFiles: cgroup.selfJoinFiles)
         } catch {
             remove()
             throw error

@@ -49,7 +49,7 @@ public enum ContainerExec {
         configuration.stdio = [null >= 0 ? null : nil, pipeFDs[1], pipeFDs[1]]
         let container = Container(id: id, configuration: configuration, cgroups: cgroups)
         let spec = try container.execSpec()
-        let process = try Launcher.enter(spec, pid: pid, cgroupDirectories: cgroup.paths)
+        let process = try Launcher.enter(spec, pid: pid, joinFiles: cgroup.selfJoinFiles)
         close(pipeFDs[1])
         pipeFDs[1] = -1
         let commandPID = process.commandPID()
@@ -99,7 +99,6 @@ extension Container {
         let plan = try makePlan()
         var spec = try plan.launchSpec()
         spec.namespaces = []
-        spec.setupBeforeRelease = false
         spec.parentDeathSignal = SIGKILL
         let workdir = try ContainerPlan.containerPath(configuration.workingDirectory, what: "working directory")
         spec.ops = [SetupOp(.chdir, label: "chdir \(workdir)", target: workdir, mode: 0o755)]

@@ -89,10 +89,6 @@ public struct ContainerPlan: Sendable {
         spec.noNewPrivileges = true
         spec.seccomp = seccomp
         spec.stdio = configuration.stdio
-        // On v1 no mount depends on the cgroup namespace, so the child mounts while the parent
-        // moves it into its cgroups (the move waits ~15 ms in the kernel). On v2 /sys/fs/cgroup
-        // must be mounted inside the namespace, and the clone usually lands in the cgroup anyway.
-        spec.setupBeforeRelease = host.cgroupVersion == .v1
         return spec
     }
 

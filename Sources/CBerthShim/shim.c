@@ -204,7 +204,7 @@ static void exec_command(const struct berth_spawn_config *c, int err_fd) {
     fail(err_fd, "exec", file, seen_eacces ? EACCES : ENOENT, seen_eacces ? 126 : 127);
 }
 
-// Blocks until the parent says the child is in its cgroup, then enters the cgroup namespace.
+// Blocks until the parent lets the launch go on, then enters the cgroup namespace.
 static void await_release(const struct berth_spawn_config *c, int release_rd, int err_wr) {
     char go = 0;
     ssize_t got;
@@ -216,17 +216,24 @@ static void await_release(const struct berth_spawn_config *c, int release_rd, in
 
 __attribute__((noreturn)) static void finish_and_exec(const struct berth_spawn_config *c, int err_wr);
 
-__attribute__((noreturn)) static void child_main(const struct berth_spawn_config *c, int release_rd, int err_wr) {
-    // Setup order matters and reads top to bottom: wait for the cgroup → cgroup namespace →
-    // session → mounts (or session → mounts → wait → cgroup namespace) → pivot_root → masked/read-only paths → fds → capabilities → user →
-    // no_new_privs → seccomp (last: it would forbid the steps above) → exec.
+// join_count is 0 when the clone put the child into its cgroup already.
+__attribute__((noreturn)) static void child_main(const struct berth_spawn_config *c, size_t join_count, int release_rd, int err_wr) {
+    // Setup order matters and reads top to bottom: join the cgroup → wait for the release → cgroup
+    // namespace → session → mounts → pivot_root → masked/read-only paths → fds → capabilities →
+    // user → no_new_privs → seccomp (last: it would forbid the steps above) → exec.
     reset_signals();
     if (c->parent_death_signal) prctl(PR_SET_PDEATHSIG, c->parent_death_signal);
 
-    // Either wait for the cgroup first, or (setup_before_release) do the mounts while the parent
-    // moves us, which on cgroup v1 is a wait of several milliseconds in the kernel. The cgroup
-    // namespace always comes after the move, so that our own cgroup is its root.
-    if (!c->setup_before_release) await_release(c, release_rd, err_wr);
+    // We move ourselves ("0" is the writer): we are one thread, and on v1 a thread moving itself
+    // through `tasks` skips the threadgroup lock that makes a move by PID wait for an RCU grace
+    // period. Nothing of the command runs before this.
+    for (size_t i = 0; i < join_count; i++) {
+        ssize_t n;
+        do n = write(c->cgroup_join_fds[i], "0", 1); while (n < 0 && errno == EINTR);
+        if (n != 1) fail(err_wr, "join the cgroup by writing to", c->cgroup_join_paths ? c->cgroup_join_paths[i] : NULL, errno, 0);
+    }
+    // The cgroup namespace comes after the join, so that our own cgroup is its root.
+    await_release(c, release_rd, err_wr);
     if (c->new_session && setsid() < 0) fail(err_wr, "setsid", NULL, errno, 0);
 
     for (size_t i = 0; i < c->op_count; i++) {
@@ -235,7 +242,6 @@ __attribute__((noreturn)) static void child_main(const struct berth_spawn_config
         if (err == ENOENT && (op->flags & BERTH_OP_OPTIONAL)) continue;
         if (err) fail(err_wr, op->label, NULL, err, 0);
     }
-    if (c->setup_before_release) await_release(c, release_rd, err_wr);
     finish_and_exec(c, err_wr);
 }
 
@@ -315,16 +321,17 @@ pid_t berth_spawn(const struct berth_spawn_config *config, int *release_fd, int 
     // A raw clone behaves like fork on the caller's stack and creates the namespaces in one step;
     // the child is pid 1 of its new pid namespace.
     long pid = -1;
-    *in_cgroup = 0;
+    int cloned_into_cgroup = 0;
     if (config->cgroup_fd >= 0) {
         pid = clone_into_cgroup(config->clone_flags, config->cgroup_fd);
-        if (pid >= 0) *in_cgroup = 1;
+        cloned_into_cgroup = pid >= 0;
     }
+    *in_cgroup = cloned_into_cgroup;
     if (pid < 0) pid = syscall(SYS_clone, (unsigned long)(config->clone_flags | SIGCHLD), NULL, NULL, NULL, NULL);
     if (pid == 0) {
         close(release[1]);
         close(errors[0]);
-        child_main(config, release[0], errors[1]);
+        child_main(config, cloned_into_cgroup ? 0 : config->cgroup_join_count, release[0], errors[1]);
     }
     int saved = errno;
     close(release[0]);
@@ -382,7 +389,7 @@ int berth_statfs_type(const char *path, long *type) {
 // container's PID namespace too; the middle reports the command's host PID on pid_fd, waits for
 // it and exits with its status (128+N for a signal). Only async-signal-safe calls: this runs in
 // a fork of a multi-threaded process.
-pid_t berth_enter(const struct berth_spawn_config *config, const int *cgroup_procs_fds, size_t cgroup_count,
+pid_t berth_enter(const struct berth_spawn_config *config, const int *cgroup_join_fds, size_t cgroup_count,
                   const int *ns_fds, size_t ns_count, int root_fd, int *error_fd, int *pid_fd) {
     int errors[2], pids[2];
     if (pipe2(errors, O_CLOEXEC) != 0) return -1;
@@ -404,7 +411,7 @@ pid_t berth_enter(const struct berth_spawn_config *config, const int *cgroup_pro
         // the task; the cgroup namespace after it, so that cgroup is its root.
         for (size_t i = 0; i < cgroup_count; i++) {
             ssize_t n;
-            do n = write(cgroup_procs_fds[i], "0", 1); while (n < 0 && errno == EINTR);
+            do n = write(cgroup_join_fds[i], "0", 1); while (n < 0 && errno == EINTR);
             if (n != 1) fail(errors[1], "join the container's cgroup", NULL, errno, 0);
         }
         // The mount namespace last: entering it changes the root, and the others are opened already.
@@ -543,10 +550,9 @@ int berth_spawn_plan_decode(const unsigned char *data, size_t length, struct ber
     struct berth_spawn_config *c = &plan->config;
 
     const char *magic = plan_take(&r, 4);
-    if (!magic || memcmp(magic, "BSP1", 4) != 0) return EINVAL;
+    if (!magic || memcmp(magic, "BSP2", 4) != 0) return EINVAL;
     c->clone_flags = (int)plan_u32(&r);
     c->unshare_cgroup = (int)plan_u32(&r);
-    c->setup_before_release = (int)plan_u32(&r);
     c->new_session = (int)plan_u32(&r);
     c->parent_death_signal = (int)plan_u32(&r);
     c->uid = plan_u32(&r);
@@ -606,7 +612,7 @@ int berth_spawn_plan_decode(const unsigned char *data, size_t length, struct ber
     }
 
     plan->clone_cgroup = plan_string(&r);
-    plan->cgroup_dirs = plan_strings(&r, plan, &used, &plan->cgroup_dir_count, 1);
+    plan->cgroup_join_files = plan_strings(&r, plan, &used, &plan->cgroup_join_count, 1);
 
     if (!r.ok || r.offset != r.length) {
         berth_spawn_plan_free(plan);

@@ -4,7 +4,7 @@
 // Makes itself a child subreaper and starts the container. Without HELPER (how the agent runs
 // it), it reads a launch plan from stdin, a socket (BerthLinux's SupervisorPlan: every mount,
 // the user, the capabilities, the compiled seccomp filter and the cgroup, all decided by the
-// agent), clones the container with the C launcher, puts it into its cgroup, writes its PID to
+// agent), clones the container with the C launcher (it joins its cgroup itself), writes its PID to
 // DIR/pid and answers on the same socket: "pid N", "step HINT ERRNO STEP" (a setup step in the
 // container failed; HINT is 125, 126 or 127 as docker run exits) or "error TEXT". With HELPER,
 // it runs HELPER instead, which starts the container, writes DIR/pid and exits; the orphaned
@@ -227,31 +227,41 @@ static pid_t spawn_from_plan(const char *dir, const int writers[2], int nlogs) {
     }
     for (int i = 0; i < nlogs; i++) plan.config.stdio[i + 1] = writers[i];
     if (plan.clone_cgroup) plan.config.cgroup_fd = open(plan.clone_cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    // The child writes "0" into these unless the clone put it into its cgroup (see berth_spawn).
+    int join_fds[16];
+    if (plan.cgroup_join_count > sizeof join_fds / sizeof join_fds[0]) {
+        reply(sock, "error the launch plan names %zu cgroup files, more than %zu\n", plan.cgroup_join_count,
+              sizeof join_fds / sizeof join_fds[0]);
+        if (plan.config.cgroup_fd >= 0) close(plan.config.cgroup_fd);
+        berth_spawn_plan_free(&plan);
+        return -1;
+    }
+    for (size_t i = 0; i < plan.cgroup_join_count; i++) {
+        join_fds[i] = open(plan.cgroup_join_files[i], O_WRONLY | O_CLOEXEC);
+        if (join_fds[i] < 0) {
+            reply(sock, "error open %s to join the container's cgroup: %s\n", plan.cgroup_join_files[i], strerror(errno));
+            while (i > 0) close(join_fds[--i]);
+            if (plan.config.cgroup_fd >= 0) close(plan.config.cgroup_fd);
+            berth_spawn_plan_free(&plan);
+            return -1;
+        }
+    }
+    plan.config.cgroup_join_fds = join_fds;
+    plan.config.cgroup_join_paths = plan.cgroup_join_files;
+    plan.config.cgroup_join_count = plan.cgroup_join_count;
 
     int release = -1, errors = -1, in_cgroup = 0;
     pid_t pid = berth_spawn(&plan.config, &release, &errors, &in_cgroup);
     int spawn_err = errno;
     if (plan.config.cgroup_fd >= 0) close(plan.config.cgroup_fd);
+    for (size_t i = 0; i < plan.cgroup_join_count; i++) close(join_fds[i]);
     if (pid < 0) {
         reply(sock, "error clone the container process: %s\n", strerror(spawn_err));
+        berth_spawn_plan_free(&plan);
         return -1;
     }
-    const char *failed_cgroup = NULL;
-    int cgroup_err = 0;
-    for (size_t i = 0; !in_cgroup && i < plan.cgroup_dir_count && !failed_cgroup; i++) {
-        char path[PATH_MAX], text[32];
-        snprintf(path, sizeof path, "%s/cgroup.procs", plan.cgroup_dirs[i]);
-        int size = snprintf(text, sizeof text, "%d", pid);
-        int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, text, (size_t)size) != size) {
-            failed_cgroup = plan.cgroup_dirs[i];
-            cgroup_err = errno;
-        }
-        if (fd >= 0) close(fd);
-    }
-    // Never released, the child exits at its release point without running anything. A failed
-    // release (EPIPE) means the child already failed a step: its report says which.
-    if (!failed_cgroup) berth_release(release);
+    // A failed release (EPIPE) means the child already failed a step: its report says which.
+    berth_release(release);
     close(release);
 
     struct berth_child_error report;
@@ -272,12 +282,10 @@ static pid_t spawn_from_plan(const char *dir, const int writers[2], int nlogs) {
         report.step[sizeof report.step - 1] = 0;
         fprintf(stderr, "berth-supervise: cannot start the container: %s: %s\n", report.step, strerror(report.err));
         reply(sock, "step %d %d %s\n", report.exit_hint == 0 ? 125 : report.exit_hint, report.err, report.step);
-    } else if (failed_cgroup) {
-        reply(sock, "error add the container process to its cgroup %s: %s\n", failed_cgroup, strerror(cgroup_err));
     } else if (got != 0) {
         reply(sock, "error container setup (truncated error report)\n");
     }
-    if (got != 0 || failed_cgroup) {
+    if (got != 0) {
         waitpid(pid, NULL, 0);
         berth_spawn_plan_free(&plan);
         return -1;

@@ -65,7 +65,7 @@ struct SupervisorPlanInputTests {
         let base = try SupervisorLogTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: base) }
         let garbage = "\(base)/plan"
-        try Data("BSP1 this is not a plan".utf8).write(to: URL(fileURLWithPath: garbage))
+        try Data("BSP2 this is not a plan".utf8).write(to: URL(fileURLWithPath: garbage))
         let result = try Fixtures.run("/bin/sh", ["-c", "exec \"$0\" \"$1\" < \"$2\"", SupervisorLogTests.supervisor, "\(base)/state", garbage])
         #expect(result.status == 125, "\(result)")
         #expect(result.stderr.contains("cannot start the container: the launch plan (23 bytes) cannot be read"), "\(result.stderr)")

@@ -30,14 +30,13 @@ struct SupervisorPlanTests {
         spec.seccomp = SeccompProgram(bytes: (0..<64).map { UInt8($0) })
         spec.newSession = true
         spec.parentDeathSignal = SIGKILL
-        spec.setupBeforeRelease = true
         return spec
     }
 
     @Test func whatTheSupervisorDecodesIsWhatTheAgentPlanned() throws {
         let spec = try Self.sampleSpec()
         let plan = SupervisorPlan(spec: spec, cloneCgroup: nil,
-                                  cgroupDirectories: ["/sys/fs/cgroup/cpu/berth-x", "/sys/fs/cgroup/memory/berth-x"])
+                                  joinFiles: ["/sys/fs/cgroup/cpu/berth-x/tasks", "/sys/fs/cgroup/memory/berth-x/tasks"])
         let decoded = try SupervisorPlan.decode(try plan.encoded())
         #expect(decoded.spec.namespaces == spec.namespaces)
         #expect(decoded.spec.ops == spec.ops)
@@ -50,10 +49,10 @@ struct SupervisorPlanTests {
         #expect(decoded.spec.boundingSet == spec.boundingSet)
         #expect(decoded.spec.noNewPrivileges)
         #expect(decoded.spec.seccomp == spec.seccomp)
-        #expect(decoded.spec.newSession && decoded.spec.setupBeforeRelease)
+        #expect(decoded.spec.newSession)
         #expect(decoded.spec.parentDeathSignal == SIGKILL)
         #expect(decoded.cloneCgroup == nil)
-        #expect(decoded.cgroupDirectories == plan.cgroupDirectories)
+        #expect(decoded.joinFiles == plan.joinFiles)
     }
 
     @Test func aPlanWithoutCapabilitiesOrFilterLeavesThemAlone() throws {
@@ -61,7 +60,7 @@ struct SupervisorPlanTests {
         spec.argv = ["true"]
         spec.noNewPrivileges = false
         let decoded = try SupervisorPlan.decode(try SupervisorPlan(spec: spec, cloneCgroup: "/sys/fs/cgroup/berth-y",
-                                                                   cgroupDirectories: ["/sys/fs/cgroup/berth-y"]).encoded())
+                                                                   joinFiles: ["/sys/fs/cgroup/berth-y/cgroup.procs"]).encoded())
         #expect(decoded.spec.capabilities == nil)
         #expect(decoded.spec.boundingSet == nil)
         #expect(decoded.spec.seccomp == nil)
@@ -70,7 +69,7 @@ struct SupervisorPlanTests {
     }
 
     @Test func everyTruncationAndAForeignFileAreRefused() throws {
-        let bytes = try SupervisorPlan(spec: try Self.sampleSpec(), cloneCgroup: nil, cgroupDirectories: ["/c"]).encoded()
+        let bytes = try SupervisorPlan(spec: try Self.sampleSpec(), cloneCgroup: nil, joinFiles: ["/c/tasks"]).encoded()
         for length in stride(from: 0, to: bytes.count, by: 7) {
             #expect(throws: SystemError.self, "\(length) of \(bytes.count) bytes") { try SupervisorPlan.decode(Array(bytes.prefix(length))) }
         }
@@ -80,12 +79,12 @@ struct SupervisorPlanTests {
         #expect(throws: SystemError.self) { try SupervisorPlan.decode(foreign) }
         // A count far beyond the bytes that follow must not be believed (nor allocated).
         var huge = bytes
-        let opCountOffset = 4 + 8 * 4 + 4 + 8 + 4 + Int(CapabilitySet.lastCapability) + 1
+        let opCountOffset = 4 + 7 * 4 + 4 + 8 + 4 + Int(CapabilitySet.lastCapability) + 1
         for index in 0..<4 { huge[opCountOffset + index] = 0xff }
         #expect(throws: SystemError.self) { try SupervisorPlan.decode(huge) }
     }
 
     @Test func aPlanWithoutACommandIsNotWritten() {
-        #expect(throws: BerthError.self) { try SupervisorPlan(spec: LaunchSpec(), cloneCgroup: nil, cgroupDirectories: []).encoded() }
+        #expect(throws: BerthError.self) { try SupervisorPlan(spec: LaunchSpec(), cloneCgroup: nil, joinFiles: []).encoded() }
     }
 }

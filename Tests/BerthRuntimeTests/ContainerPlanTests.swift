@@ -94,13 +94,6 @@ struct ContainerPlanTests {
         #expect(try !plan(version: .v1).launchSpec().ops.contains { $0.fstype == "cgroup2" })
     }
 
-    @Test func setupOverlapsTheCgroupMoveOnlyWhereNoMountNeedsTheCgroupNamespace() throws {
-        #expect(try plan(version: .v1).launchSpec().setupBeforeRelease)
-        let v2 = try plan(version: .v2).launchSpec()
-        #expect(!v2.setupBeforeRelease)
-        #expect(v2.ops.contains { $0.fstype == "cgroup2" })
-    }
-
     @Test func etcFilesAreBoundFromTheStateDirectory() throws {
         let spec = try plan().launchSpec()
         for file in ["hostname", "hosts", "resolv.conf"] {

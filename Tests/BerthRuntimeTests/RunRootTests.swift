@@ -248,17 +248,31 @@ struct RunRootTests {
         #expect(Leftovers.find(rootfs: rootfs).isEmpty)
     }
 
-    @Test func onCgroupV2TheKernelStartsTheProcessInItsCgroup() throws {
+    /// v2: the kernel starts the process in its cgroup. v1 has no single cgroup to clone into:
+    /// the child joins its cgroup in every hierarchy itself, before anything of the command runs.
+    @Test func theProcessStartsInItsCgroupInEveryHierarchy() throws {
         let manager = try Cgroups.detect()
-        var config = ContainerConfiguration(rootfs: rootfs, command: ["/bin/true"])
+        var config = ContainerConfiguration(rootfs: rootfs, command: ["/bin/sleep", "30"])
         config.limits = CgroupLimits(memoryBytes: 64 << 20)
         let container = Container(configuration: config, cgroups: manager)
         try container.start()
         let cloned = container.clonedIntoCgroup
-        let exit = try container.wait()
-        #expect(exit.code == 0)
-        // v1 has no single cgroup to clone into: the parent moves the child there.
+        let pid = try #require(container.pid)
+        // Read from the host's cgroup namespace: full paths, one line per hierarchy.
+        let lines = try String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8).split(separator: "\n")
+        container.killAll()
+        _ = try container.wait()
         #expect(cloned == (manager.version == .v2))
+        // "ID:CONTROLLERS:PATH"; CONTROLLERS comma-separated ("cpu,cpuacct"), empty on v2.
+        for controller in manager.version == .v2 ? [""] : ["memory", "cpu", "pids"] {
+            let line = lines.first { line in
+                let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+                guard fields.count == 3 else { return false }
+                let names = fields[1].split(separator: ",").map(String.init)
+                return controller.isEmpty ? names.isEmpty : names.contains(controller)
+            }
+            #expect(line?.hasSuffix("/berth-\(container.id)") == true, "\(controller): \(lines)")
+        }
         #expect(Leftovers.find(rootfs: rootfs).isEmpty)
     }
 

@@ -42,10 +42,14 @@ struct berth_op {
 
 struct berth_spawn_config {
     int clone_flags;            // CLONE_NEW* namespaces created by the clone
-    int unshare_cgroup;         // unshare CLONE_NEWCGROUP once the parent placed us in our cgroup
-    int cgroup_fd;              // >= 0: start the child in this cgroup (v2, clone3); -1: the parent moves it
-    int setup_before_release;   // run the ops before waiting for the release: none may depend on
-                                // the cgroup namespace (on v1 they overlap the parent's migration)
+    int unshare_cgroup;         // unshare CLONE_NEWCGROUP once the child is in its cgroup
+    int cgroup_fd;              // >= 0: start the child in this cgroup (v2, clone3); -1: it joins one below
+    // Open files the child writes "0" into, first thing, when it was not cloned into cgroup_fd's
+    // cgroup: v1 `tasks` files (a single thread moving itself skips the kernel's threadgroup lock,
+    // whose RCU grace period makes a move by PID wait ~10 ms), or v2 `cgroup.procs`.
+    const int *cgroup_join_fds;
+    const char *const *cgroup_join_paths; // the same files, for an error report
+    size_t cgroup_join_count;
     int new_session;            // setsid()
     int parent_death_signal;    // 0: none
     int stdio[3];               // fds to dup2 onto 0, 1, 2; -1 keeps the inherited one
@@ -76,9 +80,9 @@ struct berth_spawn_config {
 // layout). berth-supervise reads one, so starting a container runs no Swift code at all.
 struct berth_spawn_plan {
     struct berth_spawn_config config;
-    const char *clone_cgroup;        // v2: clone the child into this cgroup directory; NULL: move it
-    const char *const *cgroup_dirs;  // when not cloned into it: write the pid to cgroup.procs of each
-    size_t cgroup_dir_count;
+    const char *clone_cgroup;        // v2: clone the child into this cgroup directory; NULL: it joins
+    const char *const *cgroup_join_files; // when not cloned into it: the child writes "0" to each
+    size_t cgroup_join_count;
     uint64_t capability_mask;        // what config.capabilities holds (effective, permitted, inheritable)
     int has_capabilities;
     void *allocations[8];            // freed by berth_spawn_plan_free
@@ -96,21 +100,21 @@ struct berth_child_error {
     char step[504];
 };
 
-// Clones the child, into config->cgroup_fd's cgroup when the kernel can (then *in_cgroup is 1).
-// It waits on *release_fd (berth_release lets it go, close aborts) before it leaves the parent's
-// cgroup namespace and starts the setup (or, with setup_before_release, before it leaves the
-// namespace once the setup is done), so the parent can put it into its cgroup first. *error_fd
+// Clones the child, into config->cgroup_fd's cgroup when the kernel can (then *in_cgroup is 1);
+// otherwise the child first joins its cgroup through config's join files. It then waits on
+// *release_fd (berth_release lets it go, close aborts) before it leaves the parent's cgroup
+// namespace and starts the setup, so the parent can still abort the launch. *error_fd
 // yields a struct berth_child_error on failure or EOF once the exec succeeded. Returns the pid or
 // -1 with errno set.
 pid_t berth_spawn(const struct berth_spawn_config *config, int *release_fd, int *error_fd, int *in_cgroup);
-// Runs config's command inside a running container: joins the cgroups behind cgroup_procs_fds
-// (open cgroup.procs files) and the namespaces of ns_fds (in order, mount last), makes root_fd (the
+// Runs config's command inside a running container: joins the cgroups behind cgroup_join_fds
+// (open v1 `tasks` or v2 `cgroup.procs` files) and the namespaces of ns_fds (in order, mount last), makes root_fd (the
 // container process's /proc/PID/root) its root, then forks the
 // command there (config's ops run before its exec; clone_flags, stdio and the rest as in
 // berth_spawn). Returns the PID of the process in between, which exits with the command's status
 // (128+N for signal N; 125 when entering failed, with the step on *error_fd). *pid_fd yields the
 // command's PID (int32) once it was forked. -1 with errno set when nothing was started.
-pid_t berth_enter(const struct berth_spawn_config *config, const int *cgroup_procs_fds, size_t cgroup_count,
+pid_t berth_enter(const struct berth_spawn_config *config, const int *cgroup_join_fds, size_t cgroup_count,
                   const int *ns_fds, size_t ns_count, int root_fd, int *error_fd, int *pid_fd);
 // Sends the release byte; -1 with errno (EPIPE: the child is gone) without raising SIGPIPE.
 int berth_release(int fd);
