@@ -41,8 +41,11 @@ let package = Package(
         .target(name: "CBerthShim", linkerSettings: [.linkedLibrary("cap")]),
         // One per running container, as its parent, so containers outlive the agent (docs/agent.md).
         // Plain C: its memory must stay small. It starts the container with the C launcher from a
-        // plan the agent built, so no Swift program is exec'd per container.
-        .executableTarget(name: "berth-supervise", dependencies: ["CBerthShim"]),
+        // plan the agent built, so no Swift program is exec'd per container. Linked statically,
+        // libc included: loading libstdc++, libm, libgcc_s and libcap made its start 1.4 ms
+        // instead of 0.35 (docs/benchmarks.md, "Launch"). The link's warning about dlopen in
+        // libswiftCore.a concerns code this C program never reaches.
+        .executableTarget(name: "berth-supervise", dependencies: ["CBerthShim"], linkerSettings: [.unsafeFlags(["-static-executable"])]),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
         // Compression libraries for image layers: used by BerthImage only.
