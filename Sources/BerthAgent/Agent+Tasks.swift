@@ -40,31 +40,26 @@ extension Agent {
         if case .image(let name) = plan.root { tasks[key]?.image = name }
         report(key, .starting, message: startingMessage(plan))
         let containerID = Container.newID()
-        var prepared: PreparedRoot?
         do {
             let sandbox = store.sandbox(framework: key.framework, task: key.task)
-            let root = try await prepareRoot(plan.root, containerID: containerID, for: key)
-            prepared = root
+            let image = try await resolveImage(plan.root, for: key)
             if let failure = await groupMayStart(key) {
-                await remove(root)
                 return end(key, failure.state, message: failure.message, reason: failure.reason)
             }
             if let kill = tasks[key]?.kill {
-                await remove(root)
                 return end(key, .killed, message: "killed before it started\(kill.cause.map { ": \($0)" } ?? "")", reason: .taskKilledDuringLaunch)
             }
-            // Checkpointed before the start, so a restarted agent finds (or cleans up) the container
-            // whatever moment it died at.
+            // Checkpointed before the rootfs and the start, so a restarted agent finds (or cleans
+            // up) the container whatever moment it died at.
             tasks[key]?.checkpoint.containerID = containerID
             await checkpointWritten(key)
-            let container = try await start(plan, root: root, sandbox: sandbox, containerID: containerID)
+            let (container, root) = try await start(plan, image: image, sandbox: sandbox, containerID: containerID)
             tasks[key]?.phase = .running(container)
             report(key, .running, message: "container \(containerID.prefix(12)) started")
             if tasks[key]?.kill != nil { beginKill(key) }
             startHealthChecks(key, container)
             await supervise(key, container, root: root)
         } catch {
-            if let prepared { await remove(prepared) }
             end(key, .failed, message: Self.launchFailure(error, root: plan.root), reason: .containerLaunchFailed, source: .agent)
         }
     }
@@ -135,19 +130,12 @@ extension Agent {
         var rootfs: ContainerRootfs?
     }
 
-    private func prepareRoot(_ root: TaskPlan.Root, containerID: String, for key: TaskKey) async throws -> PreparedRoot {
-        switch root {
-        case .directory(let path):
-            return PreparedRoot(path: path)
-        case .image(let name):
-            let images = self.images
-            let record: ImageRecord
-            if let found = try images.find(name) { record = found } else { record = try await pull(name, for: key) }
-            let configuration = try images.configuration(of: record)
-            // Detached: mounted in the container's mount namespace only (docs/agent.md).
-            let rootfs = try await BlockingWork.run { try images.createRootfs(record, containerID: containerID, detached: true) }
-            return PreparedRoot(path: rootfs.path, image: (record.name, configuration), rootfs: rootfs)
-        }
+    /// The image a task runs from, pulled when it is not here yet; nil for a host directory.
+    private func resolveImage(_ root: TaskPlan.Root, for key: TaskKey) async throws -> (record: ImageRecord, configuration: ImageConfiguration)? {
+        guard case .image(let name) = root else { return nil }
+        let record: ImageRecord
+        if let found = try images.find(name) { record = found } else { record = try await pull(name, for: key) }
+        return (record, try images.configuration(of: record))
     }
 
     /// Pulls with progress in TASK_STARTING messages. There is no launch timeout to outrun: a
@@ -186,26 +174,49 @@ extension Agent {
         }
     }
 
-    /// Sandbox with its log files, then the container: returns once the command was exec'd.
-    private func start(_ plan: TaskPlan, root: PreparedRoot, sandbox: String, containerID: String) async throws -> any TaskContainer {
-        try FileManager.default.createDirectory(atPath: sandbox, withIntermediateDirectories: true)
-        let stdout = try Self.openLog(sandbox + "/stdout")
-        defer { close(stdout) }
-        let stderr = try Self.openLog(sandbox + "/stderr")
-        defer { close(stderr) }
-        let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        defer { if null >= 0 { close(null) } }
-        var planned = try plan.containerConfiguration(rootfs: root.path, image: root.image, sandbox: sandbox,
-                                                      stdio: [null >= 0 ? null : nil, stdout, stderr], hostname: self.configuration.hostname)
-        planned.rootfsMount = root.rootfs?.detachedMount
-        let configuration = planned
+    /// The rootfs (from `image`, else the plan's directory), the sandbox with its log files, then
+    /// the container: returns once the command was exec'd. One blocking job, so that nothing of
+    /// it stays open while other tasks' work runs: a burst of launches otherwise had every task's
+    /// detached rootfs mount and log files open at once, and each supervisor spawn copied and
+    /// closed a descriptor table of thousands. A failed start removes the rootfs it made.
+    private func start(_ plan: TaskPlan, image: (record: ImageRecord, configuration: ImageConfiguration)?, sandbox: String,
+                       containerID: String) async throws -> (any TaskContainer, PreparedRoot) {
+        let images = self.images
         let driver = self.driver
-        let rootfs = root.rootfs
+        let hostname = self.configuration.hostname
+        let logger = self.logger
         return try await BlockingWork.run {
+            let root: PreparedRoot
+            if let image {
+                // Detached: mounted in the container's mount namespace only (docs/agent.md).
+                let rootfs = try images.createRootfs(image.record, containerID: containerID, detached: true)
+                root = PreparedRoot(path: rootfs.path, image: (image.record.name, image.configuration), rootfs: rootfs)
+            } else if case .directory(let path) = plan.root {
+                root = PreparedRoot(path: path)
+            } else {
+                throw BerthError(.invalidState, "no image was resolved for the task's root filesystem")
+            }
             // Once started, the container's mount namespace holds the rootfs; so does a failed
             // start's cleanup, which removes it.
-            defer { rootfs?.closeDetachedMount() }
-            return try driver.start(id: containerID, configuration: configuration, sandbox: sandbox)
+            defer { root.rootfs?.closeDetachedMount() }
+            do {
+                try FileManager.default.createDirectory(atPath: sandbox, withIntermediateDirectories: true)
+                let stdout = try Self.openLog(sandbox + "/stdout")
+                defer { close(stdout) }
+                let stderr = try Self.openLog(sandbox + "/stderr")
+                defer { close(stderr) }
+                let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+                defer { if null >= 0 { close(null) } }
+                var configuration = try plan.containerConfiguration(rootfs: root.path, image: root.image, sandbox: sandbox,
+                                                                    stdio: [null >= 0 ? null : nil, stdout, stderr], hostname: hostname)
+                configuration.rootfsMount = root.rootfs?.detachedMount
+                return (try driver.start(id: containerID, configuration: configuration, sandbox: sandbox), root)
+            } catch {
+                if let rootfs = root.rootfs {
+                    do { try rootfs.remove() } catch { logger.warning("remove the rootfs of container \(containerID.prefix(12)): \(error)") }
+                }
+                throw error
+            }
         }
     }
 

@@ -321,6 +321,24 @@ struct AgentEndToEndTests {
         }
     }
 
+    /// The rootfs is made in the same step as the start: a start that fails removes it before
+    /// the task's TASK_FAILED is sent.
+    @Test(.requiresRegistry) func anImageTaskThatCannotStartLeavesNoRootfs() async throws {
+        try await withCluster(supervised: true) { cluster in
+            let imported = try Fixtures.berth(["image", "import", "--home", cluster.home, "--name", "local/fixture", try ImageFixtures.layout()])
+            #expect(imported.status == 0, "\(imported)")
+            let container: JSONValue = .object(["type": .string("MESOS"), "mesos": .object(["image": .object([
+                "type": .string("DOCKER"), "docker": .object(["name": .string("local/fixture:multi")])])])])
+            let task = try await cluster.launch("cannot-start", command: CommandInfo(value: "/bin/no-such-program", shell: false),
+                                                container: container)
+            let failed = try await cluster.scheduler.update(task, .failed)
+            #expect(failed.reason == .containerLaunchFailed)
+            #expect(failed.message?.contains("/bin/no-such-program") == true, "\(failed)")
+            let rootfses = (try? FileManager.default.contentsOfDirectory(atPath: cluster.home + "/containers")) ?? []
+            #expect(rootfses.isEmpty, "container rootfs directories left: \(rootfses)")
+        }
+    }
+
     @Test(.requiresRegistry) func aMissingImageIsPulledAndAnUnknownOneFailsTheTaskWithWhy() async throws {
         let registry = try TestRegistry()
         defer { registry.stop() }
