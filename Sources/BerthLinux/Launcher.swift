@@ -10,6 +10,10 @@ public struct SetupOp: Sendable, Equatable, CustomStringConvertible {
         case mount = 1, mkdir, touch, symlink, mask, readOnly, pivotRoot, setHostname, loopbackUp, chdir
         /// Attaches the detached mount (fsmount) open as descriptor `mode` at `target`.
         case moveMount
+        /// Creates the file `target` (it must not exist) with `mode`, holding `data`.
+        case writeFile
+        /// Removes the file `target`.
+        case unlink
     }
 
     public var kind: Kind

@@ -49,7 +49,6 @@ public final class Container: @unchecked Sendable {
     private let cgroups: CgroupManager
     private let seccompCache: SeccompProgramCache
     private let seccompDiskCache: SeccompDiskCache?
-    private let stateRoot: String
     private let logger: Logger
     private var state = State.created
     private var cgroup: Cgroup?
@@ -58,7 +57,7 @@ public final class Container: @unchecked Sendable {
     public private(set) var clonedIntoCgroup = false
 
     public init(id: String = Container.newID(), configuration: ContainerConfiguration, cgroups: CgroupManager,
-                seccompCache: SeccompProgramCache = .shared, seccompDiskCache: SeccompDiskCache? = SeccompDiskCache(), stateRoot: String = Container.defaultStateRoot,
+                seccompCache: SeccompProgramCache = .shared, seccompDiskCache: SeccompDiskCache? = SeccompDiskCache(),
                 logger: Logger = Logger(label: "berth.runtime")) {
         self.id = id
         self.configuration = configuration
@@ -66,13 +65,14 @@ public final class Container: @unchecked Sendable {
         self.cgroups = cgroups
         self.seccompCache = seccompCache
         self.seccompDiskCache = seccompDiskCache
-        self.stateRoot = stateRoot
         var logger = logger
         logger[metadataKey: "container"] = "\(id.prefix(12))"
         self.logger = logger
     }
 
-    public static var defaultStateRoot: String {
+    /// Where Berth kept each container's hostname, hosts and resolv.conf before they moved into
+    /// the container's own /dev (ContainerPlan.etcFiles); removed with containers started then.
+    public static var legacyStateRoot: String {
         ProcessInfo.processInfo.environment["BERTH_RUN_DIR"] ?? "/run/berth/containers"
     }
 
@@ -80,7 +80,6 @@ public final class Container: @unchecked Sendable {
         (0..<4).map { _ in String(format: "%08x", UInt32.random(in: .min ... .max)) }.joined()
     }
 
-    public var stateDirectory: String { "\(stateRoot)/\(id)" }
     public var pid: Int32? {
         if case .running(let process) = state { return process.pid }
         return nil
@@ -101,7 +100,6 @@ public final class Container: @unchecked Sendable {
         do {
             let plan = try makePlan()
             let spec = try plan.launchSpec()
-            try writeStateFiles()
             let cgroup = try cgroups.create(name: "berth-\(id)", limits: configuration.limits)
             self.cgroup = cgroup
             let process = try Launcher.spawn(spec, cgroupDirectory: cgroup.cloneTarget, joinFiles: cgroup.selfJoinFiles)
@@ -133,7 +131,6 @@ public final class Container: @unchecked Sendable {
         }
         do {
             let spec = try makePlan().launchSpec()
-            try writeStateFiles()
             let cgroup = try cgroups.create(name: "berth-\(id)", limits: configuration.limits)
             self.cgroup = cgroup
             return SupervisorPlan(spec: spec, cloneCgroup: cgroup.cloneTarget, joinFiles: cgroup.selfJoinFiles)
@@ -162,32 +159,20 @@ public final class Container: @unchecked Sendable {
             seccomp = try seccompProgram(for: profile.filterSpec(capabilities: Set(capabilities.names)))
         }
         return ContainerPlan(configuration: configuration, hostname: hostname, user: user, capabilities: capabilities,
-                             seccomp: seccomp, host: .init(cgroupVersion: cgroups.version, stateDirectory: stateDirectory))
+                             seccomp: seccomp, host: hostFacts())
+    }
+
+    /// The host's hosts and resolv.conf are read only for a container on the host's network.
+    private func hostFacts() -> ContainerPlan.Host {
+        guard configuration.network == .host else { return ContainerPlan.Host(cgroupVersion: cgroups.version) }
+        return ContainerPlan.Host(cgroupVersion: cgroups.version,
+                                  hostsFile: try? String(contentsOfFile: "/etc/hosts", encoding: .utf8),
+                                  resolvConf: try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8))
     }
 
     private func seccompProgram(for spec: SeccompFilterSpec) throws -> SeccompProgram {
         guard let seccompDiskCache else { return try seccompCache.program(for: spec) }
         return try seccompDiskCache.program(for: spec, memory: seccompCache)
-    }
-
-    /// hostname, hosts and resolv.conf live on the host and are bind-mounted in, as in Docker.
-    /// Not synced: they matter only while the container runs, which a reboot ends.
-    private func writeStateFiles() throws {
-        do {
-            try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
-            var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-            var resolv = "# no network: this container has only loopback\n"
-            if configuration.network == .host {
-                if let hostHosts = try? String(contentsOfFile: "/etc/hosts", encoding: .utf8) { hosts = hostHosts }
-                resolv = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
-            }
-            hosts += "127.0.1.1\t\(hostname)\n"
-            try FileSystem.write((hostname + "\n").utf8, to: stateDirectory + "/hostname", durably: false)
-            try FileSystem.write(hosts.utf8, to: stateDirectory + "/hosts", durably: false)
-            try FileSystem.write(resolv.utf8, to: stateDirectory + "/resolv.conf", durably: false)
-        } catch {
-            throw BerthError(.system, "write the container's state files under \(stateDirectory): \(error)")
-        }
     }
 
     /// Sends a signal to the container's main process.
@@ -286,7 +271,6 @@ public final class Container: @unchecked Sendable {
             do { try cgroup.destroy() } catch { logger.warning("remove cgroup \(cgroup.paths.joined(separator: ", ")): \(error)") }
             self.cgroup = nil
         }
-        try? FileManager.default.removeItem(atPath: stateDirectory)
         state = .removed
     }
 }

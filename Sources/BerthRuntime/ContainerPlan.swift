@@ -9,12 +9,15 @@ public struct ContainerPlan: Sendable {
     /// Host-side facts the plan depends on, gathered by the caller.
     public struct Host: Sendable {
         public var cgroupVersion: CgroupVersion
-        /// Directory on the host holding this container's hostname, hosts and resolv.conf.
-        public var stateDirectory: String
+        /// The host's /etc/hosts and /etc/resolv.conf, which a container on the host's network
+        /// starts from; nil when unreadable.
+        public var hostsFile: String?
+        public var resolvConf: String?
 
-        public init(cgroupVersion: CgroupVersion, stateDirectory: String) {
+        public init(cgroupVersion: CgroupVersion, hostsFile: String? = nil, resolvConf: String? = nil) {
             self.cgroupVersion = cgroupVersion
-            self.stateDirectory = stateDirectory
+            self.hostsFile = hostsFile
+            self.resolvConf = resolvConf
         }
     }
 
@@ -141,15 +144,20 @@ public struct ContainerPlan: Sendable {
                               flags: nosuidNodevNoexec | UInt(MS_RDONLY), optional: true))
         }
 
+        // Each of these files is the container's own, writable, as in Docker. Written into the
+        // container's /dev (a tmpfs of its own), bound over the image's file and unlinked there:
+        // the bind keeps it. Nothing of it is on the host's disk or has to be removed after.
         ops.append(SetupOp(.mkdir, label: "create /etc", target: root + "/etc", mode: 0o755))
-        for file in ["hostname", "hosts", "resolv.conf"] {
+        for (file, contents) in etcFiles {
+            let staged = "\(root)/dev/.berth-\(file)"
+            ops.append(SetupOp(.writeFile, label: "write /etc/\(file)", target: staged, data: contents, mode: 0o644))
             ops.append(SetupOp(.touch, label: "create /etc/\(file)", target: "\(root)/etc/\(file)", mode: 0o644))
-            ops.append(.mount("bind /etc/\(file)", source: "\(host.stateDirectory)/\(file)", target: "\(root)/etc/\(file)",
-                              flags: UInt(MS_BIND)))
+            ops.append(.mount("bind /etc/\(file)", source: staged, target: "\(root)/etc/\(file)", flags: UInt(MS_BIND)))
+            ops.append(SetupOp(.unlink, label: "remove the staged /etc/\(file)", target: staged))
         }
 
-        // Like the /etc files: created in the rootfs when missing, bound before pivot_root while
-        // the host path is still visible.
+        // Created in the rootfs when missing, bound before pivot_root while the host path is
+        // still visible.
         for bind in configuration.bindMounts {
             let destination = try Self.containerPath(bind.destination, what: "bind mount destination")
             ops.append(SetupOp(.mkdir, label: "create \(destination)", target: root + destination, mode: 0o755))
@@ -181,6 +189,20 @@ public struct ContainerPlan: Sendable {
         // After pivot_root the path resolves inside the container only: it cannot name a host directory.
         ops.append(SetupOp(.chdir, label: "change to working directory \(workdir)", target: workdir, mode: 0o755))
         return ops
+    }
+
+    /// /etc/hostname, /etc/hosts and /etc/resolv.conf: on the host's network, the host's hosts
+    /// and resolv.conf; with none, loopback only. hosts names the container's hostname.
+    public var etcFiles: [(name: String, contents: String)] {
+        var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        var resolv = "# no network: this container has only loopback\n"
+        if configuration.network == .host {
+            if let hostsFile = host.hostsFile { hosts = hostsFile }
+            resolv = host.resolvConf ?? ""
+        }
+        if !hosts.isEmpty && !hosts.hasSuffix("\n") { hosts += "\n" }
+        hosts += "127.0.1.1\t\(hostname)\n"
+        return [("hostname", hostname + "\n"), ("hosts", hosts), ("resolv.conf", resolv)]
     }
 
     /// An absolute, normalized host path for the rootfs (no "..", no trailing slash).

@@ -146,6 +146,24 @@ static int run_op(const struct berth_op *op) {
         // The root filesystem the agent mounted detached: it appears in this mount namespace
         // only, so the host's mount table never holds one per container.
         return syscall(SYS_move_mount, (int)op->mode, "", AT_FDCWD, op->target, MOVE_MOUNT_F_EMPTY_PATH_VALUE) == 0 ? 0 : errno;
+    case BERTH_OP_WRITE_FILE: {
+        int fd = open(op->target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, op->mode);
+        if (fd < 0) return errno;
+        size_t length = op->data ? strlen(op->data) : 0, written = 0;
+        while (written < length) {
+            ssize_t n = write(fd, op->data + written, length - written);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                int err = n < 0 ? errno : EIO;
+                close(fd);
+                return err;
+            }
+            written += (size_t)n;
+        }
+        return close(fd) == 0 ? 0 : errno;
+    }
+    case BERTH_OP_UNLINK:
+        return unlink(op->target) == 0 ? 0 : errno;
     default:
         return EINVAL;
     }

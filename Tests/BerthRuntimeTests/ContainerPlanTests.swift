@@ -14,7 +14,7 @@ struct ContainerPlanTests {
         configure(&config)
         return ContainerPlan(configuration: config, hostname: "box", user: .root,
                              capabilities: try ContainerPlan.capabilities(add: config.capAdd, drop: config.capDrop),
-                             seccomp: nil, host: .init(cgroupVersion: version, stateDirectory: "/run/berth/containers/c1"))
+                             seccomp: nil, host: .init(cgroupVersion: version, hostsFile: "10.0.0.1\tdb\n", resolvConf: "nameserver 10.0.0.53\n"))
     }
 
     func labels(_ spec: LaunchSpec) -> [String] { spec.ops.map(\.label) }
@@ -94,14 +94,36 @@ struct ContainerPlanTests {
         #expect(try !plan(version: .v1).launchSpec().ops.contains { $0.fstype == "cgroup2" })
     }
 
-    @Test func etcFilesAreBoundFromTheStateDirectory() throws {
+    /// Each file is written into the container's /dev tmpfs, bound over the image's file and
+    /// unlinked, in that order; nothing of it is on the host.
+    @Test func etcFilesAreWrittenInTheContainersDevAndBound() throws {
         let spec = try plan().launchSpec()
+        let labels = labels(spec)
         for file in ["hostname", "hosts", "resolv.conf"] {
-            let bind = try #require(spec.ops.first { $0.label == "bind /etc/\(file)" })
-            #expect(bind.source == "/run/berth/containers/c1/\(file)")
-            #expect(bind.target == "/srv/root/etc/\(file)")
+            let staged = "/srv/root/dev/.berth-\(file)"
+            let write = try #require(spec.ops.firstIndex { $0.kind == .writeFile && $0.target == staged })
+            let bind = try #require(spec.ops.firstIndex { $0.label == "bind /etc/\(file)" })
+            let unlink = try #require(spec.ops.firstIndex { $0.kind == .unlink && $0.target == staged })
+            #expect(spec.ops[bind].source == staged)
+            #expect(spec.ops[bind].target == "/srv/root/etc/\(file)")
+            let devMount = try #require(labels.firstIndex(of: "mount /dev"))
+            #expect(devMount < write && write < bind && bind < unlink)
         }
+        #expect(spec.ops.first { $0.target == "/srv/root/dev/.berth-hostname" }?.data == "box\n")
         #expect(spec.ops.contains { $0.kind == .setHostname && $0.source == "box" })
+    }
+
+    @Test func etcFilesFollowTheNetwork() throws {
+        func files(_ network: ContainerConfiguration.Network) throws -> [String: String] {
+            Dictionary(uniqueKeysWithValues: try plan { $0.network = network }.etcFiles.map { ($0.name, $0.contents) })
+        }
+        let none = try files(.none)
+        #expect(none["hosts"] == "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tbox\n")
+        #expect(none["resolv.conf"]?.contains("nameserver") == false)
+        let host = try files(.host)
+        #expect(host["hosts"] == "10.0.0.1\tdb\n127.0.1.1\tbox\n")
+        #expect(host["resolv.conf"] == "nameserver 10.0.0.53\n")
+        #expect(host["hostname"] == "box\n")
     }
 
     @Test func processSettingsCarryUserCapabilitiesAndNoNewPrivs() throws {

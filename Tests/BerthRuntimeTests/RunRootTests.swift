@@ -96,6 +96,18 @@ struct RunRootTests {
         }
     }
 
+    /// /etc/hostname and /etc/hosts name the container; the files are its own to change, and
+    /// nothing of how they were staged in /dev is left to see.
+    @Test func etcFilesAreTheContainersOwn() throws {
+        let script = "cat /etc/hostname; grep -c inside /etc/hosts; echo '10.1.1.1 extra' >> /etc/hosts && grep -c extra /etc/hosts; ls -a /dev | grep -c berth || true"
+        let result = try run(["--hostname", "inside"], ["/bin/sh", "-c", script])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout == "inside\n1\n1\n0\n", "\(result)")
+        #expect(try String(contentsOfFile: "/etc/hosts", encoding: .utf8).contains("extra") == false, "the host's /etc/hosts is untouched")
+        let next = try run([], ["/bin/sh", "-c", "grep -c extra /etc/hosts || true"])
+        #expect(next.stdout == "0\n", "another container's write is not seen: \(next)")
+    }
+
     @Test func procPathsAreMaskedOrReadOnly() throws {
         // Which of these exist depends on the kernel's configuration: check the ones this host has.
         let fm = FileManager.default

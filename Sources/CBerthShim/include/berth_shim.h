@@ -23,6 +23,8 @@ enum berth_op_kind {
     BERTH_OP_LOOPBACK_UP = 9, // bring "lo" up in the container's network namespace
     BERTH_OP_CHDIR = 10,      // chdir target, creating it (mode) when missing
     BERTH_OP_MOVE_MOUNT = 11, // attach the detached mount (fsmount) open as descriptor `mode` at target
+    BERTH_OP_WRITE_FILE = 12, // create target (mode; it must not exist) holding data
+    BERTH_OP_UNLINK = 13,     // remove the file target
 };
 
 // A missing path (ENOENT) is not an error for this op: the image simply lacks it.
