@@ -1,4 +1,5 @@
 import BerthCore
+import BerthLinux
 import BerthProtocol
 import Foundation
 import Logging
@@ -97,6 +98,12 @@ extension Agent {
         heartbeatInterval = .milliseconds(Int64(max(event.heartbeatIntervalSeconds, 0.1) * 1000))
         logger.info("registered", metadata: ["agent": "\(event.agentID)", "coordinator": "\(configuration.coordinator)",
                                              "heartbeat_seconds": "\(event.heartbeatIntervalSeconds)"])
+        if !releasedStartupPages {
+            // Start-up is over: the code it alone ran need not stay resident (ExecutablePages).
+            releasedStartupPages = true
+            let bytes = ExecutablePages.release()
+            logger.debug("released the executable's start-up pages", metadata: ["advised_bytes": "\(bytes)"])
+        }
         // A new stream: what was not acknowledged goes again, now.
         for key in tasks.keys where tasks[key]?.checkpoint.pending.isEmpty == false {
             tasks[key]?.due = .now

@@ -35,6 +35,8 @@ public actor Agent {
     var launchGroups: [String: LaunchGroup] = [:]
     /// Where the agent's HTTP endpoint is reached, once it listens: advertised in REGISTER.
     var httpAddress: (ip: String, port: Int)?
+    /// The first registration released the pages only start-up used (ExecutablePages).
+    var releasedStartupPages = false
 
     struct TaskKey: Hashable, Sendable, CustomStringConvertible {
         var framework: FrameworkID
