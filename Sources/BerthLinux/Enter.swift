@@ -82,7 +82,8 @@ extension Launcher {
     public static let enteredNamespaces = ["cgroup", "ipc", "uts", "net", "pid", "mnt"]
 
     /// Starts `spec`'s command inside the running container whose first process is `pid`: in
-    /// its cgroups (the middle process writes "0" into each of `joinFiles`, `Cgroup.selfJoinFiles`), namespaces and root directory, with `spec`'s user, capabilities,
+    /// its cgroups (the middle process writes "0" into each of `joinFiles`, the cgroup's
+    /// `selfJoinFiles`), namespaces and root directory, with `spec`'s user, capabilities,
     /// seccomp filter, environment and stdio; its ops (a chdir) run before the exec. No Swift
     /// code runs in the forked processes.
     public static func enter(_ spec: LaunchSpec, pid: Int32, joinFiles: [String]) throws -> EnteredProcess {

@@ -178,8 +178,9 @@ public final class SpawnedProcess: @unchecked Sendable {
         if pidfd >= 0 { close(pidfd) }
     }
 
-    /// Lets the child run its setup (call once it is in its cgroup). EPIPE when the child has
-    /// already exited, as after a failed setup step: `awaitExec()` then says which.
+    /// Lets the child run its setup; until then the launch can still be given up (the child
+    /// exits at its release point when the process is dropped). EPIPE when the child has
+    /// already exited, as after a failed setup step (its cgroup join): `awaitExec()` then says which.
     public func release() throws {
         guard releaseFD >= 0 else { throw SystemError("release the container process", errno: EBADF) }
         let result = berth_release(releaseFD)
@@ -187,12 +188,6 @@ public final class SpawnedProcess: @unchecked Sendable {
         close(releaseFD)
         releaseFD = -1
         if result != 0 { throw SystemError("release the container process", errno: err) }
-    }
-
-    /// Tells the child never to go on: it exits with 125 at its release point, without exec.
-    public func abort() {
-        if releaseFD >= 0 { close(releaseFD) }
-        releaseFD = -1
     }
 
     /// Waits until the child has exec'd its command or failed a setup step.
@@ -251,9 +246,10 @@ public final class SpawnedProcess: @unchecked Sendable {
 }
 
 public enum Launcher {
-    /// Clones the child described by `spec`. It stays parked before its setup until `release()`. With `cgroupDirectory` (cgroup v2), the kernel starts
-    /// it in that cgroup when it can (`startedInCgroup`); otherwise the child, first thing, writes
-    /// "0" into each of `joinFiles` (`Cgroup.selfJoinFiles`) and reports a failure as a setup step.
+    /// Clones the child described by `spec`. It stays parked before its setup until `release()`.
+    /// With `cgroupDirectory` (cgroup v2), the kernel starts it in that cgroup when it can
+    /// (`startedInCgroup`); otherwise the child, first thing, writes "0" into each of `joinFiles`
+    /// (the cgroup's `selfJoinFiles`) and reports a failure as a setup step.
     public static func spawn(_ spec: LaunchSpec, cgroupDirectory: String? = nil, joinFiles: [String] = []) throws -> SpawnedProcess {
         guard let first = spec.argv.first, !first.isEmpty else {
             throw BerthError(.invalidArgument, "no command given: say what to run after --")

@@ -7,14 +7,14 @@ import Glibc
 /// agent builds it, so starting a container execs no Swift program.
 ///
 /// Layout, native byte order (writer and reader are on the same host): "BSP2"; u32 clone flags,
-/// unshare cgroup, new session, parent death signal, uid, gid,
-/// no_new_privs; u32 has capabilities, u64 their mask; i32 last capability (-1: bounding set left
-/// alone) and that many + 1 bytes, 1 to keep; u32 op count, each op i32 kind, i32 flags, u64 mount
-/// flags, u32 mode and the strings label, source, target, fstype, data; u32 argc and strings; u32
-/// envc and strings; string PATH; u32 group count and u32 each; u32 seccomp instruction count and
-/// 8 bytes each; string cgroup to clone into; u32 count and strings of files the child writes
-/// "0" into to join its cgroup when it was not cloned into it. A string is a u32 length (UInt32.max: none), its bytes and a NUL. stdio is not
-/// part of it: the supervisor decides.
+/// unshare cgroup, new session, parent death signal, uid, gid, no_new_privs; u32 has
+/// capabilities, u64 their mask; i32 last capability (-1: bounding set left alone) and that many
+/// + 1 bytes, 1 to keep; u32 op count, each op i32 kind, i32 flags, u64 mount flags, u32 mode and
+/// the strings label, source, target, fstype, data; u32 argc and strings; u32 envc and strings;
+/// string PATH; u32 group count and u32 each; u32 seccomp instruction count and 8 bytes each;
+/// string cgroup to clone into; u32 count and strings of files the child writes "0" into to join
+/// its cgroup when it was not cloned into it. A string is a u32 length (UInt32.max: none), its
+/// bytes and a NUL. stdio is not part of it: the supervisor decides.
 public struct SupervisorPlan: Sendable {
     public var spec: LaunchSpec
     /// cgroup v2: the directory the kernel starts the child in (clone3), when it can.
