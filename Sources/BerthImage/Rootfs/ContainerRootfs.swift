@@ -13,7 +13,8 @@ import Logging
 public final class ContainerRootfs: @unchecked Sendable {
     public let containerID: String
     public let directory: String
-    /// What the runtime pivots into.
+    /// What the runtime pivots into: `directory/rootfs`, or with a detached mount `directory`
+    /// itself, which the overlay covers in the container's mount namespace.
     public let path: String
     private let lock: FileLock
     private var mounted: Bool
@@ -71,13 +72,17 @@ public final class ContainerRootfs: @unchecked Sendable {
         do {
             switch driver {
             case .overlay:
-                for dir in ["upper", "work", "rootfs"] {
+                for dir in ["upper", "work"] {
                     try fm.createDirectory(atPath: "\(directory)/\(dir)", withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
                 }
                 if detached, let mount = try Overlay.mountDetached(lower: snapshots.reversed().map(\.path), upper: directory + "/upper",
                                                                    work: directory + "/work") {
-                    return ContainerRootfs(containerID: containerID, directory: directory, path: rootfs, lock: lock, mounted: false, detachedMount: mount)
+                    // Attached over the container's own directory in its mount namespace: no
+                    // mount point of its own to create and remove (one inode fewer per container).
+                    return ContainerRootfs(containerID: containerID, directory: directory, path: directory, lock: lock, mounted: false,
+                                           detachedMount: mount)
                 }
+                try fm.createDirectory(atPath: rootfs, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
                 try Overlay.mount(lower: snapshots.reversed().map(\.path), upper: directory + "/upper", work: directory + "/work", at: rootfs)
                 return ContainerRootfs(containerID: containerID, directory: directory, path: rootfs, lock: lock, mounted: true)
             case .copy:
