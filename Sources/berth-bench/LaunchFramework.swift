@@ -12,6 +12,8 @@ actor LaunchFramework {
     private(set) var running: [TaskID: ContinuousClock.Instant] = [:]
     private(set) var ended: [TaskID: (state: TaskState, at: ContinuousClock.Instant, message: String?)] = [:]
     private var eventLoop: Task<Void, any Error>?
+    /// Set by `stop()`: offers that still arrive are left alone.
+    private var stopping = false
 
     init(calls: SchedulerCalls) {
         self.calls = calls
@@ -62,6 +64,8 @@ actor LaunchFramework {
     }
 
     func stop() async {
+        // An offer still in flight would otherwise be declined after the TEARDOWN (a 403).
+        stopping = true
         try? await calls.teardown()
         eventLoop?.cancel()
     }
@@ -89,6 +93,7 @@ actor LaunchFramework {
     }
 
     private func place(on offer: OfferInfo) async {
+        guard !stopping else { return }
         var left = offer.resources
         var tasks: [TaskInfo] = []
         for next in queue {
@@ -107,6 +112,7 @@ actor LaunchFramework {
                 try await calls.launch(tasks, on: [offer.id])
             }
         } catch {
+            guard !stopping else { return }
             // The benchmark waits for every task, so a refused call shows up as a timeout with this reason logged.
             FileHandle.standardError.write(Data("berth-bench launch: \(error)\n".utf8))
         }
