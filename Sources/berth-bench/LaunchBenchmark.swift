@@ -153,9 +153,10 @@ struct LaunchBenchmark: AsyncParsableCommand {
         }
         let cpuBefore = HostMemory.cpuMilliseconds(agent.pid)
         let benchmarkCPUBefore = processCPUMilliseconds()
+        let endedBefore = await framework.progress.ended
         try await framework.enqueue(short)
         let ids = short.map(\.taskID)
-        try await waitFor("\(tasks) tasks to end", log: agent.stderrPath) { await framework.progress(of: ids).ended == ids.count }
+        try await waitFor("\(tasks) tasks to end", log: agent.stderrPath) { await framework.progress.ended - endedBefore == ids.count }
         let finishedAt = ContinuousClock.now
         try await waitFor("the agent to clean up after \(tasks) tasks", log: agent.stderrPath) {
             try await Self.cleanedUp(agent: agent, home: home)
@@ -213,10 +214,13 @@ struct LaunchBenchmark: AsyncParsableCommand {
         var sleepers = (0..<resident).map { Self.task("sleep-\($0)", resources: resources, argv: ["/bin/sleep", "3600"]) }
         for index in sleepers.indices { sleepers[index].killPolicy = KillPolicy(gracePeriod: DurationInfo(nanoseconds: 0)) }
         let ids = sleepers.map(\.taskID)
+        let baseline = await framework.progress
         try await framework.enqueue(sleepers)
-        try await waitFor("\(resident) long-running tasks to run", log: agent.stderrPath) { await framework.progress(of: ids).running == ids.count }
-        let progress = await framework.progress(of: ids)
-        guard progress.ended == 0 else { throw BerthError(.invalidState, "\(progress.ended) of the \(resident) sleeping tasks ended early") }
+        try await waitFor("\(resident) long-running tasks to run", log: agent.stderrPath) {
+            await framework.progress.underway - baseline.underway == ids.count
+        }
+        let endedEarly = await framework.progress.ended - baseline.ended
+        guard endedEarly == 0 else { throw BerthError(.invalidState, "\(endedEarly) of the \(resident) sleeping tasks ended early") }
         try await Task.sleep(for: .seconds(2))
         let after = HostMemory.Snapshot.now()
         let agentAfter = HostMemory.status(agent.pid, "VmRSS") ?? 0
@@ -244,7 +248,7 @@ struct LaunchBenchmark: AsyncParsableCommand {
 
         let killStart = ContinuousClock.now
         try await framework.kill(ids)
-        try await waitFor("\(resident) killed tasks to end", log: agent.stderrPath) { await framework.progress(of: ids).ended == ids.count }
+        try await waitFor("\(resident) killed tasks to end", log: agent.stderrPath) { await framework.progress.ended - baseline.ended == ids.count }
         let killed = ContinuousClock.now
         try await waitFor("the agent to clean up after the killed tasks", log: agent.stderrPath) {
             try await Self.cleanedUp(agent: agent, home: home)
