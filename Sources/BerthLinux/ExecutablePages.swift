@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 
 /// Hands back to the kernel the pages of this program's own executable that it has touched so
@@ -15,7 +16,8 @@ public enum ExecutablePages {
     /// 0 when there is nothing to do or the kernel refuses (older than 5.4: EINVAL).
     @discardableResult
     public static func release() -> Int {
-        guard let executable = link("/proc/self/exe"), let maps = text("/proc/self/maps") else { return 0 }
+        guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
+              let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return 0 }
         var advised = 0
         for line in maps.split(separator: "\n") {
             // "start-end perms offset dev inode path"
@@ -28,27 +30,5 @@ public enum ExecutablePages {
             if madvise(address, Int(end - start), pageOut) == 0 { advised += Int(end - start) }
         }
         return advised
-    }
-
-    private static func link(_ path: String) -> Substring? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink(path, &buffer, buffer.count - 1)
-        guard length > 0 else { return nil }
-        return Substring(String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self))
-    }
-
-    private static func text(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            bytes += chunk[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
