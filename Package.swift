@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         // Already there for Hummingbird; named so the coordinator tests' HTTPTypes import is declared.
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        // Already there for Hummingbird; named for the coordinator's agent endpoint in its pipeline.
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.20.0"),
         // The coordinator's state: SQLite (the system's libsqlite3) through GRDB.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         // GET /metrics of the coordinator and the agent in Prometheus' text format.
@@ -66,6 +68,8 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),

@@ -15,6 +15,16 @@ extension Coordinator {
     /// restart or a partition) with the tasks it runs, which are reconciled against the registry
     /// (`reconcile(_:reported:wasReachable:)`). The first event on the stream is REGISTERED.
     public func register(_ register: AgentCall.Register, agentID requested: AgentID?) throws -> AgentSession {
+        let (events, continuation) = AsyncStream.makeStream(of: AgentEvent.self)
+        let opened = try self.register(register, agentID: requested) { _, _ in EventSink(continuation) }
+        return AgentSession(agentID: opened.agentID, streamID: opened.streamID, events: events)
+    }
+
+    /// REGISTER with the events going to the sink `openStream` gives for the agent and the new
+    /// stream's ID. It is called once the registration is recorded (nothing throws after it), before
+    /// the first event.
+    func register(_ register: AgentCall.Register, agentID requested: AgentID?,
+                  openStream: (AgentID, String) -> EventSink<AgentEvent>) throws -> (agentID: AgentID, streamID: String) {
         let id = requested ?? nextAgentID()
         let previous = agents[id]
         var agent = AgentRecord(id: id, hostname: register.hostname, total: register.resources, attributes: register.attributes ?? [],
@@ -25,8 +35,7 @@ extension Coordinator {
         if previous.map(storedAgent) != storedAgent(agent) { try store?.save(storedAgent(agent)) }
         try store?.save(reconciliation.changed.map(storedTask))
         let streamID = Self.makeStreamID()
-        let (events, continuation) = AsyncStream.makeStream(of: AgentEvent.self)
-        let channel = EventChannel(streamID: streamID, continuation: continuation)
+        let channel = EventChannel(streamID: streamID, sink: openStream(id, streamID))
         previous?.channel?.close()
         agent.channel = channel
         agents[id] = agent
@@ -42,7 +51,7 @@ extension Coordinator {
                     metadata: ["agent": "\(id)", "hostname": "\(register.hostname)", "resources": "\(register.resources)",
                                "tasks": "\(register.tasks?.count ?? 0)"])
         requestAllocation()
-        return AgentSession(agentID: id, streamID: streamID, events: events)
+        return (id, streamID)
     }
 
     struct Reconciliation {

@@ -37,7 +37,7 @@ extension Coordinator {
         try store?.save(storedFramework(framework))
         let streamID = Self.makeStreamID()
         let (events, continuation) = AsyncStream.makeStream(of: Event.self)
-        let channel = EventChannel(streamID: streamID, continuation: continuation)
+        let channel = EventChannel(streamID: streamID, sink: EventSink(continuation))
         framework.channel?.close()
         framework.channel = channel
         frameworks[id] = framework

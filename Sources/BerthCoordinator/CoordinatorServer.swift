@@ -21,7 +21,10 @@ public struct CoordinatorServer: Sendable {
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
         let application = Application(
             router: Self.router(coordinator: coordinator, configuration: configuration, logger: logger),
-            server: .http1(configuration: .init(additionalChannelHandlers: [FlushCoalescingHandler()])),
+            server: .http1(configuration: .init(additionalChannelHandlers: [
+                FlushCoalescingHandler(),
+                AgentCallHandler(coordinator: coordinator, bodyLimit: configuration.maximumBodySize, logger: logger),
+            ])),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "berth",
                                                     backlog: configuration.listenBacklog),
             onServerRunning: { channel in

@@ -2,14 +2,30 @@ import BerthAllocator
 import BerthCore
 import BerthProtocol
 
+/// Where an open stream's events go, in the order sent: an `AsyncStream` that an HTTP response
+/// reads, or an agent's connection written directly (`AgentCallHandler`).
+public struct EventSink<Element: Sendable>: Sendable {
+    let send: @Sendable (Element) -> Void
+    let finish: @Sendable () -> Void
+
+    init(send: @escaping @Sendable (Element) -> Void, finish: @escaping @Sendable () -> Void) {
+        self.send = send
+        self.finish = finish
+    }
+
+    init(_ continuation: AsyncStream<Element>.Continuation) {
+        self.init(send: { continuation.yield($0) }, finish: { continuation.finish() })
+    }
+}
+
 /// One open event stream to a framework or an agent: events go in order, and the stream ID is
 /// what later calls must present.
 struct EventChannel<Element: Sendable>: Sendable {
     let streamID: String
-    let continuation: AsyncStream<Element>.Continuation
+    let sink: EventSink<Element>
 
-    func send(_ element: Element) { continuation.yield(element) }
-    func close() { continuation.finish() }
+    func send(_ element: Element) { sink.send(element) }
+    func close() { sink.finish() }
 }
 
 struct AgentRecord {
