@@ -55,6 +55,8 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // <sys/xattr.h>, part of libc: for layer unpacking's extended attributes.
         .systemLibrary(name: "CXattr"),
+        // <sys/epoll.h>, part of libc: berth-bench's simulated agents, thousands of sockets on one thread.
+        .systemLibrary(name: "CEpoll"),
         .target(name: "BerthCore"),
         // Pure: a snapshot in, offers out; no clock, no I/O (DESIGN.md).
         .target(name: "BerthAllocator", dependencies: ["BerthCore"]),
@@ -122,7 +124,7 @@ let package = Package(
         .executableTarget(name: "berth-example-launcher", dependencies: ["BerthCore", "BerthFramework", "BerthProtocol"],
                           path: "examples/launcher", linkerSettings: executableLinking),
         .executableTarget(name: "berth-bench", dependencies: [
-            "BerthCore", "BerthOCI", "BerthImage", "BerthAllocator", "BerthCoordinator", "BerthFramework", "BerthProtocol",
+            "BerthCore", "BerthOCI", "BerthImage", "BerthAllocator", "BerthCoordinator", "BerthFramework", "BerthProtocol", "CEpoll",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

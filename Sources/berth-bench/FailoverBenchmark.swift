@@ -114,18 +114,17 @@ struct FailoverAgents: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data(String(format: "registered_ms=%.1f\n", first.seconds * 1000).utf8))
             guard await Self.readLine() == "reregister" else { throw BerthError(.invalidState, "expected reregister on stdin") }
             // The first coordinator is gone: its streams are closed, as a real agent sees them.
-            await simulated.close(first.channels)
+            simulated.close(first.sockets)
             let again = try requests(registrations, with: first.ids, for: simulated)
             let cpuBefore = processCPUMilliseconds()
             let second = try await simulated.registerAll(again)
             let cpu = processCPUMilliseconds() - cpuBefore
             FileHandle.standardOutput.write(Data(String(format: "reregistered_ms=%.1f\nagents_cpu_ms=%.1f\n", second.seconds * 1000, cpu).utf8))
             _ = await Self.readLine()
-            await simulated.close(second.channels)
+            simulated.close(second.sockets)
         } catch {
             failure = error
         }
-        try? await simulated.shutdown()
         if let failure { throw failure }
     }
 
@@ -150,7 +149,7 @@ struct FailoverAgents: AsyncParsableCommand {
 
     /// Every agent's whole REGISTER request, encoded before the clock starts: with `ids`, the
     /// re-registration of an agent that was given that ID, reporting its tasks on it.
-    func requests(_ registrations: [AgentCall.Register], with ids: [AgentID]?, for simulated: SimulatedAgents) throws -> [ByteBuffer] {
+    func requests(_ registrations: [AgentCall.Register], with ids: [AgentID]?, for simulated: SimulatedAgents) throws -> [[UInt8]] {
         try registrations.enumerated().map { index, register in
             var register = register
             let id = ids?[index]

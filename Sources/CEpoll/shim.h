@@ -1,0 +1,2 @@
+// epoll: not in Swift's Glibc module map. For berth-bench's simulated agents only.
+#include <sys/epoll.h>
