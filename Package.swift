@@ -135,6 +135,8 @@ let package = Package(
         ], linkerSettings: executableLinking),
         .target(name: "BerthTestSupport", dependencies: ["BerthCore"], path: "Tests/BerthTestSupport"),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"]),
+        // The CLI's own logic, tested in-process (the executable target is importable in tests).
+        .testTarget(name: "BerthCLITests", dependencies: ["berth", "BerthTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "BerthAllocatorTests", dependencies: ["BerthAllocator", "BerthCore"]),
         .testTarget(name: "BerthProtocolTests", dependencies: ["BerthProtocol", "BerthCore"]),
         .testTarget(name: "BerthCoordinatorTests", dependencies: [

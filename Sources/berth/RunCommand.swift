@@ -29,7 +29,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var homeOptions: HomeOptions
 
     @Option(help: ArgumentHelp("When to pull the image: missing (default), always, never.", valueName: "when"))
-    var pull: PullPolicy = .missing
+    var pull: RunOptions.PullPolicy = .missing
 
     @Option(help: ArgumentHelp("Replace the image's entrypoint (\"\" clears it).", valueName: "path"))
     var entrypoint: String?
@@ -82,7 +82,46 @@ struct RunCommand: ParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("IMAGE and its command (or, with --rootfs, the command after --).", valueName: "command"))
     var command: [String] = []
 
-    enum PullPolicy: String, ExpressibleByArgument {
+    /// The options as plain values, for the code that runs the container.
+    var options: RunOptions {
+        RunOptions(rootfs: rootfs, home: homeOptions.home, pull: pull, entrypoint: entrypoint, insecure: insecure, cpus: cpus,
+                   memory: memory, pids: pids, network: network, hostname: hostname, env: env, workdir: workdir, user: user,
+                   readOnly: readOnly, capAdd: capAdd, capDrop: capDrop, seccomp: seccomp, stopTimeout: stopTimeout, logLevel: logLevel,
+                   command: command)
+    }
+
+    func validate() throws { try options.validate() }
+
+    func run() throws { try options.run() }
+}
+
+extension RunOptions.PullPolicy: ExpressibleByArgument {}
+
+/// What `berth run` was told, as plain values: built by `RunCommand` from ArgumentParser's parse,
+/// or by `RunOptions.parseFast` (RunFastParse.swift) without it.
+struct RunOptions: Equatable {
+    var rootfs: String?
+    var home: String?
+    var pull: RunOptions.PullPolicy = .missing
+    var entrypoint: String?
+    var insecure = false
+    var cpus: Double?
+    var memory: String?
+    var pids: Int?
+    var network = "none"
+    var hostname: String?
+    var env: [String] = []
+    var workdir: String?
+    var user: String?
+    var readOnly = false
+    var capAdd: [String] = []
+    var capDrop: [String] = []
+    var seccomp = "default"
+    var stopTimeout = 10
+    var logLevel: String?
+    var command: [String] = []
+
+    enum PullPolicy: String {
         case missing, always, never
     }
 
@@ -181,7 +220,7 @@ struct RunCommand: ParsableCommand {
 
     /// Finds (or pulls) the image, unpacks what is not yet unpacked, and mounts the container's root.
     private func prepareImage(_ name: String, containerID: String, logger: Logger) throws -> (rootfs: ContainerRootfs, spec: ImageRunSpec) {
-        let images = try LocalImages(home: homeOptions.resolved, logger: logger)
+        let images = try LocalImages(home: BerthHome.resolve(option: home), logger: logger)
         var record = pull == .always ? nil : try images.find(name)
         if record == nil {
             guard pull != .never else {

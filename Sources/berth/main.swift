@@ -22,6 +22,15 @@ struct TaskCommands: ParsableCommand {
 // Parse errors exit 125 as `docker run` does, so scripts can tell "berth refused" from the
 // command's own status; --help and --version exit 0.
 do {
+    if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "run" {
+        let arguments = CommandLine.arguments.dropFirst(2)
+        if RunOptions.asksForHelp(arguments) {
+            print(Berth.helpMessage(for: RunCommand.self))
+            exit(0)
+        }
+        // `berth run` is timed against runc: its usual forms skip ArgumentParser (RunFastParse.swift).
+        if let options = RunOptions.parseFast(arguments) { try options.run() }
+    }
     var command = try Berth.parseAsRoot()
     try command.run()
 } catch let status as ExitStatusError {

@@ -1,0 +1,127 @@
+extension RunOptions {
+    /// `berth run`'s arguments read without ArgumentParser, or nil to leave them to it.
+    ///
+    /// Why: ArgumentParser builds its picture of a command by reflecting over the command's
+    /// properties, and each of the Swift runtime's first protocol-conformance checks scans every
+    /// conformance record in this large binary. That took 4.8 ms of a 17 ms `berth run`
+    /// (docs/benchmarks.md). This reads the forms it is sure of: `--name value`, `--name=value`,
+    /// `-e`/`-w`/`-u value`, the two flags, each single-valued option at most once, then the
+    /// command as ArgumentParser captures it (from the first argument that is not an option, or
+    /// from `--`, verbatim). Anything else (help, an unknown or repeated option, a value it cannot
+    /// convert or that starts with `-`, arguments `validate()` refuses) returns nil, and
+    /// ArgumentParser parses the whole line as before, with its messages. The two readings are
+    /// compared in `RunFastParseTests`.
+    static func parseFast(_ arguments: ArraySlice<String>) -> RunOptions? {
+        var options = RunOptions()
+        var seen = Set<String>()
+        var index = arguments.startIndex
+        while index < arguments.endIndex {
+            let argument = arguments[index]
+            guard argument.hasPrefix("-"), argument != "--" else {
+                options.command = Array(arguments[index...])
+                break
+            }
+            var name = argument
+            var value: String?
+            if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
+                name = String(argument[..<equals])
+                value = String(argument[argument.index(after: equals)...])
+            }
+            guard let option = Self.fastOptions[name] else { return nil }
+            if case .flag(let set) = option {
+                guard value == nil, seen.insert(name).inserted else { return nil }
+                set(&options)
+                index += 1
+                continue
+            }
+            if value == nil {
+                index += 1
+                guard index < arguments.endIndex, !arguments[index].hasPrefix("-") else { return nil }
+                value = arguments[index]
+            }
+            guard let value else { return nil }
+            switch option {
+            case .single(let canonical, let set):
+                guard seen.insert(canonical).inserted, set(&options, value) else { return nil }
+            case .repeated(let append):
+                append(&options, value)
+            case .flag:
+                return nil
+            }
+            index += 1
+        }
+        guard (try? options.validate()) != nil else { return nil }
+        return options
+    }
+
+    /// Whether `--help` or `-h` comes among the options, before the image or `--`. ArgumentParser
+    /// cannot tell: `berth run` captures its command for passthrough, options included, so it took
+    /// `berth run --help` for an image named "--help".
+    static func asksForHelp(_ arguments: ArraySlice<String>) -> Bool {
+        var index = arguments.startIndex
+        while index < arguments.endIndex {
+            let argument = arguments[index]
+            if argument == "--help" || argument == "-h" { return true }
+            guard argument.hasPrefix("-"), argument != "--" else { return false }
+            switch fastOptions[argument] {
+            case .single?, .repeated?: index += 2 // the option and its value
+            default: index += 1
+            }
+        }
+        return false
+    }
+
+    private enum FastOption: Sendable {
+        case flag(@Sendable (inout RunOptions) -> Void)
+        /// Sets the value; false when it cannot be converted. `canonical` names the option
+        /// whichever spelling was used, so a second one is caught.
+        case single(canonical: String, @Sendable (inout RunOptions, String) -> Bool)
+        case repeated(@Sendable (inout RunOptions, String) -> Void)
+    }
+
+    private static let fastOptions: [String: FastOption] = {
+        func text(_ name: String, _ set: @escaping @Sendable (inout RunOptions, String) -> Void) -> (String, FastOption) {
+            (name, .single(canonical: name) { options, value in set(&options, value); return true })
+        }
+        let env = FastOption.repeated { $0.env.append($1) }
+        let workdir = FastOption.single(canonical: "--workdir") { options, value in options.workdir = value; return true }
+        let user = FastOption.single(canonical: "--user") { options, value in options.user = value; return true }
+        return Dictionary(uniqueKeysWithValues: [
+            text("--rootfs") { $0.rootfs = $1 },
+            text("--home") { $0.home = $1 },
+            ("--pull", .single(canonical: "--pull") { options, value in
+                guard let policy = PullPolicy(rawValue: value) else { return false }
+                options.pull = policy
+                return true
+            }),
+            text("--entrypoint") { $0.entrypoint = $1 },
+            ("--insecure", .flag { $0.insecure = true }),
+            ("--cpus", .single(canonical: "--cpus") { options, value in
+                guard let cpus = Double(value) else { return false }
+                options.cpus = cpus
+                return true
+            }),
+            text("--memory") { $0.memory = $1 },
+            ("--pids", .single(canonical: "--pids") { options, value in
+                guard let pids = Int(value) else { return false }
+                options.pids = pids
+                return true
+            }),
+            text("--network") { $0.network = $1 },
+            text("--hostname") { $0.hostname = $1 },
+            ("--env", env), ("-e", env),
+            ("--workdir", workdir), ("-w", workdir),
+            ("--user", user), ("-u", user),
+            ("--read-only", .flag { $0.readOnly = true }),
+            ("--cap-add", .repeated { $0.capAdd.append($1) }),
+            ("--cap-drop", .repeated { $0.capDrop.append($1) }),
+            text("--seccomp") { $0.seccomp = $1 },
+            ("--stop-timeout", .single(canonical: "--stop-timeout") { options, value in
+                guard let seconds = Int(value) else { return false }
+                options.stopTimeout = seconds
+                return true
+            }),
+            text("--log-level") { $0.logLevel = $1 },
+        ])
+    }()
+}
