@@ -140,7 +140,7 @@ enum CgroupValues {
 
     /// A single number; nil for "max", empty or absent.
     static func number(_ text: String?) -> UInt64? {
-        text.flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        text.flatMap { UInt64($0.trimmingWhitespace) }
     }
 
     /// The controllers listed in cgroup.controllers or cgroup.subtree_control.

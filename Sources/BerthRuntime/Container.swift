@@ -76,8 +76,21 @@ public final class Container: @unchecked Sendable {
         ProcessInfo.processInfo.environment["BERTH_RUN_DIR"] ?? "/run/berth/containers"
     }
 
+    /// 32 random hex digits. Not through `String(format:)`: its varargs path was a visible part
+    /// of `berth run`'s start (docs/benchmarks.md).
     public static func newID() -> String {
-        (0..<4).map { _ in String(format: "%08x", UInt32.random(in: .min ... .max)) }.joined()
+        var generator = SystemRandomNumberGenerator()
+        var digits: [UInt8] = []
+        digits.reserveCapacity(32)
+        for _ in 0..<2 {
+            var word: UInt64 = generator.next()
+            for _ in 0..<16 {
+                let nibble = UInt8(truncatingIfNeeded: word >> 60)
+                digits.append(nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10)
+                word <<= 4
+            }
+        }
+        return String(decoding: digits, as: UTF8.self)
     }
 
     public var pid: Int32? {

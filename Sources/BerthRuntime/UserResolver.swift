@@ -84,7 +84,7 @@ public enum UserResolver {
         }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { line in
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = line.trimmingWhitespace
             if trimmed.isEmpty || trimmed.hasPrefix("#") { return nil }
             return trimmed.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         }

@@ -27,7 +27,7 @@ extension RunOptions {
                 name = String(argument[..<equals])
                 value = String(argument[argument.index(after: equals)...])
             }
-            guard let option = Self.fastOptions[name] else { return nil }
+            guard let option = Self.fastOption(name) else { return nil }
             if case .flag(let set) = option {
                 guard value == nil, seen.insert(name).inserted else { return nil }
                 set(&options)
@@ -63,7 +63,7 @@ extension RunOptions {
             let argument = arguments[index]
             if argument == "--help" || argument == "-h" { return true }
             guard argument.hasPrefix("-"), argument != "--" else { return false }
-            switch fastOptions[argument] {
+            switch fastOption(argument) {
             case .single?, .repeated?: index += 2 // the option and its value
             default: index += 1
             }
@@ -77,51 +77,56 @@ extension RunOptions {
         /// whichever spelling was used, so a second one is caught.
         case single(canonical: String, @Sendable (inout RunOptions, String) -> Bool)
         case repeated(@Sendable (inout RunOptions, String) -> Void)
+
+        /// A string option: taken as it is.
+        static func text(_ canonical: String, _ set: @escaping @Sendable (inout RunOptions, String) -> Void) -> FastOption {
+            .single(canonical: canonical) { options, value in
+                set(&options, value)
+                return true
+            }
+        }
     }
 
-    private static let fastOptions: [String: FastOption] = {
-        func text(_ name: String, _ set: @escaping @Sendable (inout RunOptions, String) -> Void) -> (String, FastOption) {
-            (name, .single(canonical: name) { options, value in set(&options, value); return true })
-        }
-        let env = FastOption.repeated { $0.env.append($1) }
-        let workdir = FastOption.single(canonical: "--workdir") { options, value in options.workdir = value; return true }
-        let user = FastOption.single(canonical: "--user") { options, value in options.user = value; return true }
-        return Dictionary(uniqueKeysWithValues: [
-            text("--rootfs") { $0.rootfs = $1 },
-            text("--home") { $0.home = $1 },
-            ("--pull", .single(canonical: "--pull") { options, value in
+    /// The option a name spells, by a plain switch: a dictionary of them, built at the first
+    /// use, was itself a visible part of the start.
+    private static func fastOption(_ name: String) -> FastOption? {
+        switch name {
+        case "--rootfs": .text("--rootfs") { $0.rootfs = $1 }
+        case "--home": .text("--home") { $0.home = $1 }
+        case "--pull": .single(canonical: "--pull") { options, value in
                 guard let policy = PullPolicy(rawValue: value) else { return false }
                 options.pull = policy
                 return true
-            }),
-            text("--entrypoint") { $0.entrypoint = $1 },
-            ("--insecure", .flag { $0.insecure = true }),
-            ("--cpus", .single(canonical: "--cpus") { options, value in
+            }
+        case "--entrypoint": .text("--entrypoint") { $0.entrypoint = $1 }
+        case "--insecure": .flag { $0.insecure = true }
+        case "--cpus": .single(canonical: "--cpus") { options, value in
                 guard let cpus = Double(value) else { return false }
                 options.cpus = cpus
                 return true
-            }),
-            text("--memory") { $0.memory = $1 },
-            ("--pids", .single(canonical: "--pids") { options, value in
+            }
+        case "--memory": .text("--memory") { $0.memory = $1 }
+        case "--pids": .single(canonical: "--pids") { options, value in
                 guard let pids = Int(value) else { return false }
                 options.pids = pids
                 return true
-            }),
-            text("--network") { $0.network = $1 },
-            text("--hostname") { $0.hostname = $1 },
-            ("--env", env), ("-e", env),
-            ("--workdir", workdir), ("-w", workdir),
-            ("--user", user), ("-u", user),
-            ("--read-only", .flag { $0.readOnly = true }),
-            ("--cap-add", .repeated { $0.capAdd.append($1) }),
-            ("--cap-drop", .repeated { $0.capDrop.append($1) }),
-            text("--seccomp") { $0.seccomp = $1 },
-            ("--stop-timeout", .single(canonical: "--stop-timeout") { options, value in
+            }
+        case "--network": .text("--network") { $0.network = $1 }
+        case "--hostname": .text("--hostname") { $0.hostname = $1 }
+        case "--env", "-e": .repeated { $0.env.append($1) }
+        case "--workdir", "-w": .text("--workdir") { $0.workdir = $1 }
+        case "--user", "-u": .text("--user") { $0.user = $1 }
+        case "--read-only": .flag { $0.readOnly = true }
+        case "--cap-add": .repeated { $0.capAdd.append($1) }
+        case "--cap-drop": .repeated { $0.capDrop.append($1) }
+        case "--seccomp": .text("--seccomp") { $0.seccomp = $1 }
+        case "--stop-timeout": .single(canonical: "--stop-timeout") { options, value in
                 guard let seconds = Int(value) else { return false }
                 options.stopTimeout = seconds
                 return true
-            }),
-            text("--log-level") { $0.logLevel = $1 },
-        ])
-    }()
+            }
+        case "--log-level": .text("--log-level") { $0.logLevel = $1 }
+        default: nil
+        }
+    }
 }

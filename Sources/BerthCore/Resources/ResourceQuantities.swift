@@ -44,7 +44,8 @@ public struct ResourceQuantities: Hashable, Sendable, CustomStringConvertible {
 }
 
 extension StringProtocol {
-    var trimmingWhitespace: SubSequence {
+    /// Without leading and trailing whitespace (newlines included); no Foundation.
+    public var trimmingWhitespace: SubSequence {
         let start = firstIndex { !$0.isWhitespace } ?? endIndex
         let end = lastIndex { !$0.isWhitespace }.map { index(after: $0) } ?? start
         return self[start..<end]
