@@ -17,13 +17,8 @@ import Testing
         })
         let agent = try await SimulatedAgent.register(to: coordinator, resources: "cpus:2;mem:1024")
         // Alive while the task starts, however slow the machine; silent from the point the test chooses.
-        let heartbeats = Task {
-            while !Task.isCancelled {
-                try? await agent.heartbeat()
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-        }
-        defer { heartbeats.cancel() }
+        let heartbeats = try agent.heartbeating(every: .milliseconds(50))
+        defer { heartbeats.task.cancel() }
         let framework = try await TestFramework.subscribe(to: coordinator, capabilities: capabilities)
         let offer = try await framework.nextOffer()
         try await framework.calls.launch([TaskInfo(name: "t", taskID: "t1", agentID: agent.id, resources: try Resources.parse("cpus:1;mem:128"),
@@ -34,8 +29,7 @@ import Testing
         // The rest of the agent is offered again; then the agent goes silent.
         let rest = try await framework.nextOffer()
         #expect(rest.resources.scalar(named: "cpus") == 1)
-        heartbeats.cancel()
-        await heartbeats.value
+        try await heartbeats.stop()
 
         let status = try await framework.nextUpdate("t1", expected, timeout: .seconds(10))
         #expect(status.reason == .agentRemoved)

@@ -52,6 +52,37 @@ struct SimulatedAgent {
         guard status == 202 else { throw FixtureFailure("HEARTBEAT answered \(status)") }
     }
 
+    /// Heartbeats every `interval` until cancelled, sent from an event loop of the HTTP client
+    /// rather than a Swift task: with the whole suite running at once, tasks that block the
+    /// cooperative pool once delayed a task-driven heartbeat past a test's ping timeout, and the
+    /// agent went unreachable before the test had chosen to silence it. Failed beats are ignored.
+    func heartbeating(every interval: TimeAmount) throws -> Heartbeats {
+        let client = HTTPClient.shared
+        var request = try HTTPClient.Request(url: coordinator + "/api/v1/agent", method: .POST)
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: ProtocolHeaders.streamID, value: streamID)
+        request.body = .byteBuffer(ByteBuffer(bytes: try MesosJSON.encode(AgentCall(type: .heartbeat, agentID: id))))
+        let loop = client.eventLoopGroup.next()
+        let task = loop.scheduleRepeatedAsyncTask(initialDelay: .zero, delay: interval) { [request] _ in
+            client.execute(request: request, eventLoop: .delegate(on: loop), deadline: .now() + .seconds(5))
+                .map { _ in }
+                .recover { _ in }
+        }
+        return Heartbeats(task: task, loop: loop)
+    }
+
+    struct Heartbeats {
+        let task: RepeatedTask
+        let loop: any EventLoop
+
+        /// Returns once no beat is in flight any more.
+        func stop() async throws {
+            let stopped = loop.makePromise(of: Void.self)
+            task.cancel(promise: stopped)
+            try await stopped.futureResult.get()
+        }
+    }
+
     /// Reports a task's new state, with a fresh uuid the framework must acknowledge; returns the uuid.
     @discardableResult
     func update(_ framework: FrameworkID, _ task: TaskID, _ state: TaskState, message: String? = nil) async throws -> String {
