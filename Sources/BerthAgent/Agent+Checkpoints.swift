@@ -10,6 +10,9 @@ import Foundation
 struct CheckpointWriter {
     /// Bumped by every change that must reach the disk.
     var version = 0
+    /// The last version whose change must survive a crash of the machine, not only of the
+    /// agent: a new update does, an acknowledgement does not (a lost one only repeats an update).
+    var syncedVersion = 0
     /// The version the last finished write carried.
     var written = 0
     var busy = false
@@ -18,12 +21,26 @@ struct CheckpointWriter {
     var waiters: [(version: Int, continuation: CheckedContinuation<Void, Never>)] = []
 }
 
+extension CheckpointWriter {
+    /// Whether write number `sequence` (into slot `sequence % 2`) must be synced: when a change
+    /// it carries must survive a crash of the machine, and also whenever the other slot holds no
+    /// copy known to be synced, so that a crash cuts short at most this write and never loses
+    /// the last synced state. `syncedSlots`: bit n for slot n.
+    static func mustSync(changeMustSurvive: Bool, sequence: UInt64, syncedSlots: UInt8) -> Bool {
+        let other = UInt8(1 - sequence % 2)
+        return changeMustSurvive || syncedSlots & (1 << other) == 0
+    }
+}
+
 extension Agent {
-    /// Asks for the task's checkpoint to be written as it is now; returns the version of that write.
+    /// Asks for the task's checkpoint to be written as it is now; returns the version of that
+    /// write. `synced: false` for a change whose loss in a crash of the machine costs nothing
+    /// but a repeated update.
     @discardableResult
-    func checkpoint(_ key: TaskKey) -> Int {
+    func checkpoint(_ key: TaskKey, synced: Bool = true) -> Int {
         var writer = writers[key] ?? CheckpointWriter()
         writer.version += 1
+        if synced { writer.syncedVersion = writer.version }
         writer.removal = false
         writers[key] = writer
         startWriting(key)
@@ -39,9 +56,10 @@ extension Agent {
         startWriting(key)
     }
 
-    /// Returns once the checkpoint as it is now is on disk (or its write failed and was logged).
-    func checkpointWritten(_ key: TaskKey) async {
-        let version = checkpoint(key)
+    /// Returns once the checkpoint as it was at `version` (or, without one, as it is now) is on
+    /// disk, or its write failed and was logged.
+    func checkpointWritten(_ key: TaskKey, version: Int? = nil) async {
+        let version = version ?? checkpoint(key)
         guard let writer = writers[key], writer.written < version else { return }
         await withCheckedContinuation { continuation in
             writers[key]?.waiters.append((version, continuation))
@@ -70,6 +88,8 @@ extension Agent {
         // Only a complete write advances it: after a failed one the same slot is written again,
         // never the other, which holds the last complete copy.
         let sequence = (tasks[key]?.checkpointSequence ?? 0) + 1
+        let synced = CheckpointWriter.mustSync(changeMustSurvive: writer.syncedVersion > writer.written, sequence: sequence,
+                                               syncedSlots: tasks[key]?.syncedSlots ?? 0)
         writer.busy = true
         writers[key] = writer
         let store = self.store
@@ -81,24 +101,28 @@ extension Agent {
                         store.remove(framework: key.framework, task: key.task)
                         return nil
                     }
-                    return try store.save(snapshot, sequence: sequence, encodedTask: encodedTask)
+                    return try store.save(snapshot, sequence: sequence, encodedTask: encodedTask, synced: synced)
                 })
             } catch {
                 written = .failure(error)
             }
-            self.finishedWriting(key, version: version, sequence: sequence, written: written)
+            self.finishedWriting(key, version: version, sequence: sequence, synced: synced, written: written)
         }
     }
 
-    private func finishedWriting(_ key: TaskKey, version: Int, sequence: UInt64, written: Result<[UInt8]?, any Error>) {
+    private func finishedWriting(_ key: TaskKey, version: Int, sequence: UInt64, synced: Bool, written: Result<[UInt8]?, any Error>) {
+        let slot = UInt8(sequence % 2)
         switch written {
         case .success(let encodedTask):
             // nil: the checkpoint was removed, not written.
             if let encodedTask {
                 if tasks[key]?.encodedTask == nil { tasks[key]?.encodedTask = encodedTask }
                 tasks[key]?.checkpointSequence = sequence
+                if synced { tasks[key]?.syncedSlots |= 1 << slot } else { tasks[key]?.syncedSlots &= ~(1 << slot) }
             }
         case .failure(let error):
+            // The slot may be cut short; the next write goes to it again.
+            tasks[key]?.syncedSlots &= ~(1 << slot)
             // Still sent: delivering the update beats holding it back because the disk failed.
             logger.error("checkpoint task \(key): \(error); its updates are lost if the agent dies now")
         }

@@ -38,8 +38,12 @@ extension Agent {
             return end(key, .error, message: "\(error)", reason: .taskInvalid, source: .agent)
         }
         if case .image(let name) = plan.root { tasks[key]?.image = name }
-        report(key, .starting, message: startingMessage(plan))
+        // The container's ID goes into the STARTING checkpoint, so a restarted agent finds (or
+        // cleans up) the container whatever moment it died at, without a write of its own.
         let containerID = Container.newID()
+        tasks[key]?.checkpoint.containerID = containerID
+        report(key, .starting, message: startingMessage(plan))
+        let startingCheckpoint = writers[key]?.version
         do {
             let sandbox = store.sandbox(framework: key.framework, task: key.task)
             let image = try await resolveImage(plan.root, for: key)
@@ -49,10 +53,8 @@ extension Agent {
             if let kill = tasks[key]?.kill {
                 return end(key, .killed, message: "killed before it started\(kill.cause.map { ": \($0)" } ?? "")", reason: .taskKilledDuringLaunch)
             }
-            // Checkpointed before the rootfs and the start, so a restarted agent finds (or cleans
-            // up) the container whatever moment it died at.
-            tasks[key]?.checkpoint.containerID = containerID
-            await checkpointWritten(key)
+            // On disk before the rootfs and the start; usually written long since.
+            await checkpointWritten(key, version: startingCheckpoint)
             let (container, root) = try await start(plan, image: image, sandbox: sandbox, containerID: containerID)
             tasks[key]?.phase = .running(container)
             report(key, .running, message: "container \(containerID.prefix(12)) started")

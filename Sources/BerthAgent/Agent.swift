@@ -65,6 +65,8 @@ public actor Agent {
         var encodedTask: [UInt8]?
         /// The sequence of the checkpoint's last complete write: the next goes to the other slot.
         var checkpointSequence: UInt64 = 0
+        /// Bit n: checkpoint slot n holds a copy this agent synced to disk (see `startWriting`).
+        var syncedSlots: UInt8 = 0
         var phase: Phase = .launching
         var kill: KillRequest?
         /// When the head of `checkpoint.pending` is (re)sent next, and the wait after that.
@@ -185,7 +187,8 @@ public actor Agent {
             return
         }
         tasks[key] = task
-        checkpoint(key)
+        // Lost in a crash of the machine, the acknowledgement only makes the update go out again.
+        checkpoint(key, synced: false)
         flush(key)
     }
 

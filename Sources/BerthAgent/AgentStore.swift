@@ -121,12 +121,13 @@ struct AgentStore: Sendable {
 
     /// Writes the checkpoint as number `sequence` of its task (one more than the last written;
     /// the first is 1) into slot `sequence % 2`. The slots are written in turn, in place, so the
-    /// one being written never holds the only complete copy, and once both exist a write is one
-    /// fsync: no temporary file, rename and directory sync, and no new inode, per write.
+    /// one being written never holds the only complete copy, and once both exist a write is at most
+    /// one fsync: no temporary file, rename and directory sync, and no new inode, per write.
     /// `encodedTask` is the TaskInfo as an earlier save of the task returned it: a TaskInfo never
-    /// changes, and encoding it was most of the cost of each write.
+    /// changes, and encoding it was most of the cost of each write. Unless `synced`, an existing
+    /// slot is overwritten without an fsync (`Agent.startWriting` says when that is safe).
     @discardableResult
-    func save(_ checkpoint: TaskCheckpoint, sequence: UInt64, encodedTask: [UInt8]? = nil) throws -> [UInt8] {
+    func save(_ checkpoint: TaskCheckpoint, sequence: UInt64, encodedTask: [UInt8]? = nil, synced: Bool = true) throws -> [UInt8] {
         let base = checkpointBase(framework: checkpoint.frameworkID, task: checkpoint.task.taskID)
         let directory = (base as NSString).deletingLastPathComponent
         // Most saves go to a framework directory that exists: one stat, not FileManager's walk.
@@ -136,7 +137,7 @@ struct AgentStore: Sendable {
         }
         let task = try encodedTask ?? Array(Self.checkpointEncoder.encode(checkpoint.task))
         let slot = Self.slotContents(try Self.checkpointJSON(checkpoint, encodedTask: task), sequence: sequence)
-        try Self.sayingWhy { try FileSystem.overwriteDurably(slot, at: "\(base).ckpt\(sequence % 2)") }
+        try Self.sayingWhy { try FileSystem.overwrite(slot, at: "\(base).ckpt\(sequence % 2)", synced: synced) }
         // A task's first write: a slot 0 left by an earlier task of the same ID must not outrank it.
         if sequence == 1 { unlink("\(base).ckpt0") }
         return task

@@ -33,16 +33,18 @@ public enum FileSystem {
         syncDirectory(of: path)
     }
 
-    /// Writes `bytes` over `path` in place and syncs it; when the file is new, its directory is
-    /// synced too. Not atomic: a crash can leave it half written, so it suits files kept in two
-    /// copies written in turn, whose readers can tell a complete one (the agent's checkpoints).
-    public static func overwriteDurably(_ bytes: some Collection<UInt8>, at path: String, mode: mode_t = 0o600) throws {
+    /// Writes `bytes` over `path` in place and, when `synced` or the file is new, syncs it (a new
+    /// file's directory too: a later synced write could not make its entry durable). Not atomic:
+    /// a crash can leave it half written, so it suits files kept in two copies written in turn,
+    /// whose readers can tell a complete one (the agent's checkpoints). An unsynced overwrite
+    /// survives the writer's death but not the machine's.
+    public static func overwrite(_ bytes: some Collection<UInt8>, at path: String, mode: mode_t = 0o600, synced: Bool) throws {
         func fail(_ step: String) -> SystemError { SystemError("\(step) \(path)", errno: errno) }
         var fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
         let created = fd < 0 && errno == ENOENT
         if created { fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
         guard fd >= 0 else { throw fail(created ? "create" : "open") }
-        let ok = writeAll(bytes, to: fd) && fsync(fd) == 0
+        let ok = writeAll(bytes, to: fd) && (!(synced || created) || fsync(fd) == 0)
         let err = errno
         close(fd)
         guard ok else {

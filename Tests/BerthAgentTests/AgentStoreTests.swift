@@ -89,6 +89,37 @@ struct AgentStoreTests {
         #expect(broken.problems.count == 1 && broken.problems[0].contains("no complete checkpoint"))
     }
 
+    /// Acknowledgements are written without an fsync, but only into the slot whose neighbour
+    /// holds a synced copy: replaying a task's writes, after each one some slot holds a synced
+    /// copy at least as new as the last change that had to survive a crash of the machine.
+    @Test func unsyncedWritesNeverLeaveBothSlotsUnsynced() {
+        // true: a new update (must survive); false: an acknowledgement.
+        let changes = [true, false, false, false, true, false, true, true, false, false]
+        var synced: UInt8 = 0
+        var syncedCopyOf = [0, 0]  // per slot: the sequence of the synced copy it holds (0: none)
+        var lastThatMustSurvive = 0
+        var unsyncedWrites = 0
+        for (index, mustSurvive) in changes.enumerated() {
+            let sequence = UInt64(index + 1)
+            let slot = Int(sequence % 2)
+            let sync = CheckpointWriter.mustSync(changeMustSurvive: mustSurvive, sequence: sequence, syncedSlots: synced)
+            if sync {
+                synced |= 1 << slot
+                syncedCopyOf[slot] = index + 1
+            } else {
+                synced &= ~(1 << slot)
+                syncedCopyOf[slot] = 0
+                unsyncedWrites += 1
+            }
+            if mustSurvive { lastThatMustSurvive = index + 1 }
+            #expect(syncedCopyOf.max()! >= lastThatMustSurvive, "after write \(index + 1)")
+        }
+        // The first write has no synced neighbour; afterwards every other acknowledgement at least is unsynced.
+        #expect(!CheckpointWriter.mustSync(changeMustSurvive: false, sequence: 2, syncedSlots: 0b10))
+        #expect(CheckpointWriter.mustSync(changeMustSurvive: false, sequence: 1, syncedSlots: 0))
+        #expect(unsyncedWrites >= 3)
+    }
+
     /// An agent from before the slots left `<task>.json`: it is read, with sequence 0, until a
     /// slot is written; removal takes every file of the task.
     @Test func anOlderAgentsSingleFileIsReadUntilASlotReplacesIt() throws {
