@@ -202,7 +202,7 @@ extension Agent {
             // start's cleanup, which removes it.
             defer { root.rootfs?.closeDetachedMount() }
             do {
-                try FileManager.default.createDirectory(atPath: sandbox, withIntermediateDirectories: true)
+                try Directories.create(sandbox)
                 let stdout = try Self.openLog(sandbox + "/stdout")
                 defer { close(stdout) }
                 let stderr = try Self.openLog(sandbox + "/stderr")

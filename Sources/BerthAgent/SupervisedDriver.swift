@@ -107,7 +107,7 @@ struct SupervisedDriver: ContainerDriver {
         let container = Container(id: id, configuration: configuration, cgroups: cgroups, logger: logger)
         let supervisorPID: Int32
         do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try Directories.create(dir)
             var plan = try container.prepareSupervisorPlan()
             // The supervisor gets the detached rootfs mount as its descriptor 3 (spawnSupervisor).
             plan.spec.ops = plan.spec.ops.map { op in

@@ -54,17 +54,33 @@ __attribute__((noreturn)) static void fail(int fd, const char *step, const char 
     _exit(125);
 }
 
+// mkdir -p that tries the directory itself first, then its nearest ancestor that can be made,
+// and goes back down from there. Usually one mkdir: walking from "/" took, for every mount point,
+// the lock of each directory on the way, the agent's containers directory among them, in which
+// every other container was being set up and removed at the same time.
 static int mkdir_p(const char *path, mode_t mode) {
-    char buf[4096];
-    size_t len = strlen(path);
-    if (len == 0 || len >= sizeof(buf)) return ENAMETOOLONG;
-    memcpy(buf, path, len + 1);
-    for (size_t i = 1; i <= len; i++) {
-        if (buf[i] == '/' || buf[i] == 0) {
-            char saved = buf[i];
-            buf[i] = 0;
-            if (mkdir(buf, mode) != 0 && errno != EEXIST) return errno;
-            buf[i] = saved;
+    if (mkdir(path, mode) != 0) {
+        if (errno != ENOENT && errno != EEXIST) return errno;
+        if (errno == ENOENT) {
+            char buf[4096];
+            size_t len = strlen(path);
+            if (len == 0 || len >= sizeof(buf)) return ENAMETOOLONG;
+            memcpy(buf, path, len + 1);
+            // Up: cut the path at each '/' from the end until that prefix exists or is made.
+            size_t cut = len;
+            for (;;) {
+                while (cut > 0 && buf[cut] != '/') cut--;
+                if (cut == 0) return ENOENT;
+                buf[cut] = 0;
+                if (mkdir(buf, mode) == 0 || errno == EEXIST) break;
+                if (errno != ENOENT) return errno;
+            }
+            // Down: put each cut back and make the directory up to the next one.
+            for (size_t i = cut; i < len; i++) {
+                if (buf[i] != 0) continue;
+                buf[i] = '/';
+                if (mkdir(buf, mode) != 0 && errno != EEXIST) return errno;
+            }
         }
     }
     struct stat st;

@@ -62,7 +62,7 @@ public final class ContainerRootfs: @unchecked Sendable {
         defer { withExtendedLifetime(homeLock) {} }
         let directory = "\(home.containers)/\(containerID)"
         let fm = FileManager.default
-        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try Directories.create(directory, mode: 0o700)
         let lock = try FileLock(path: directory + "/lock")
         let meta = Meta(image: image, snapshots: snapshots.map(\.chainID), driver: driver)
         // Not synced: it matters while the container's process holds the lock, and after a
