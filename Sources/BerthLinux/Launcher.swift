@@ -187,7 +187,9 @@ public final class SpawnedProcess: @unchecked Sendable {
         let err = errno
         close(releaseFD)
         releaseFD = -1
-        if result != 0 { throw SystemError("release the container process", errno: err) }
+        // EPIPE: the child has ended already, having failed a step it takes before it waits to
+        // be released (joining its cgroup); `awaitExec` reads its report of that step.
+        if result != 0 && err != EPIPE { throw SystemError("release the container process", errno: err) }
     }
 
     /// Waits until the child has exec'd its command or failed a setup step.

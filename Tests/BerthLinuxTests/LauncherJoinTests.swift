@@ -13,6 +13,10 @@ struct LauncherJoinTests {
         spec.argv = ["/bin/true"]
         let process = try Launcher.spawn(spec, joinFiles: ["/dev/null", "/dev/full"])
         #expect(!process.startedInCgroup)
+        // The join comes before the child waits to be released, so it may have ended by now;
+        // here it always has (waited for without reaping), and the release must not hide why.
+        var info = siginfo_t()
+        #expect(waitid(P_PID, id_t(process.pid), &info, WEXITED | WNOWAIT) == 0)
         try process.release()
         let failure = try #require(throws: LaunchFailure.self) { try process.awaitExec() }
         #expect(failure.step == "join the cgroup by writing to /dev/full", "\(failure)")
