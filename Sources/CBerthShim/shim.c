@@ -298,9 +298,12 @@ __attribute__((noreturn)) static void finish_and_exec(const struct berth_spawn_c
     }
     // Keep the permitted set across setuid so the requested capabilities can be applied after it.
     if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) fail(err_wr, "keep capabilities across setuid", NULL, errno, 0);
-    if (setgroups(c->group_count, c->groups) != 0) fail(err_wr, "setgroups", NULL, errno, 0);
-    if (setresgid(c->gid, c->gid, c->gid) != 0) fail(err_wr, "setgid", NULL, errno, 0);
-    if (setresuid(c->uid, c->uid, c->uid) != 0) fail(err_wr, "setuid", NULL, errno, 0);
+    // Raw system calls, not glibc's wrappers: in a child cloned from a multi-threaded parent
+    // those signal every thread glibc believes exists and wait for each, and one the parent was
+    // creating at the clone is waited for forever (seen: a container stuck in __nptl_setxid).
+    if (syscall(SYS_setgroups, (size_t)c->group_count, c->groups) != 0) fail(err_wr, "setgroups", NULL, errno, 0);
+    if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) != 0) fail(err_wr, "setgid", NULL, errno, 0);
+    if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) != 0) fail(err_wr, "setuid", NULL, errno, 0);
     if (c->capabilities && cap_set_proc((cap_t)c->capabilities) != 0) fail(err_wr, "set capabilities", NULL, errno, 0);
     // Again after setuid, which clears it.
     if (c->parent_death_signal) prctl(PR_SET_PDEATHSIG, c->parent_death_signal);
