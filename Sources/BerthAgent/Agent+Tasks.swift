@@ -42,8 +42,7 @@ extension Agent {
         // cleans up) the container whatever moment it died at, without a write of its own.
         let containerID = Container.newID()
         tasks[key]?.checkpoint.containerID = containerID
-        report(key, .starting, message: startingMessage(plan))
-        let startingCheckpoint = writers[key]?.version
+        let startingCheckpoint = report(key, .starting, message: startingMessage(plan))
         do {
             let sandbox = store.sandbox(framework: key.framework, task: key.task)
             let image = try await resolveImage(plan.root, for: key)

@@ -114,8 +114,11 @@ public actor Agent {
     /// Records a task's new state: checkpointed first, then sent when it reaches the head of the
     /// task's queue. `source` is the executor's for what the container did, the agent's otherwise.
     /// `healthy` is the task's latest health check result unless given (nil without a check).
-    func report(_ key: TaskKey, _ state: TaskState, message: String?, reason: Reason? = nil, source: StatusSource = .executor, healthy: Bool? = nil) {
-        guard var task = tasks[key] else { return }
+    /// Returns the version of the checkpoint write that holds the update (nil: no such task).
+    @discardableResult
+    func report(_ key: TaskKey, _ state: TaskState, message: String?, reason: Reason? = nil, source: StatusSource = .executor,
+                healthy: Bool? = nil) -> Int? {
+        guard var task = tasks[key] else { return nil }
         let status = TaskStatus(taskID: key.task, state: state, message: message, source: source, reason: reason, agentID: agentID,
                                 timestamp: Date().timeIntervalSince1970, uuid: Self.newUUID(), healthy: healthy ?? task.checkpoint.health?.healthy)
         task.checkpoint.latest = status
@@ -131,6 +134,7 @@ public actor Agent {
         tasks[key]?.unwritten[status.uuid ?? ""] = version
         logger.info("task \(state.rawValue)", metadata: ["task": "\(key)", "message": "\(message ?? "")", "healthy": "\(status.healthy.map(String.init) ?? "-")"])
         flush(key)
+        return version
     }
 
     /// Sends the head update of every task whose time has come, when connected.
