@@ -37,8 +37,6 @@ public final class TestRegistry: @unchecked Sendable {
         directory = try Self.makeTemporaryDirectory()
         storageDirectory = "\(directory)/storage"
         try FileManager.default.createDirectory(atPath: storageDirectory, withIntermediateDirectories: true)
-        port = try Self.freePort()
-        host = "127.0.0.1:\(port)"
         var auth = ""
         if let token {
             auth = """
@@ -62,29 +60,41 @@ public final class TestRegistry: @unchecked Sendable {
 
                 """
         }
-        let config = """
-            version: 0.1
-            log:
-              level: info
-              accesslog:
-                disabled: false
-            storage:
-              filesystem:
-                rootdirectory: \(storageDirectory)
-              delete:
-                enabled: true
-            http:
-              addr: 127.0.0.1:\(port)
-              secret: berth-test-secret
-            \(auth)
-            """
-        try config.write(toFile: "\(directory)/config.yml", atomically: true, encoding: .utf8)
         guard let registry = TestHost.which("docker-registry") else { throw FixtureError("docker-registry is not on PATH") }
-        // Output goes to a file: the registry logs every request, and a pipe nobody drains
-        // would fill and stall it.
-        process = try SpawnedCommand(["/bin/sh", "-c", "exec \"$0\" serve \"$1\" >\"$2\" 2>&1", registry,
-                                      "\(directory)/config.yml", "\(directory)/registry.log"])
-        try waitUntilListening()
+        // The free port is found by binding and closing it, so another test's connection can take
+        // it before the registry binds it ("address already in use", seen in CI): then another port.
+        var attempts = 0
+        while true {
+            let port = try Self.freePort()
+            let config = """
+                version: 0.1
+                log:
+                  level: info
+                  accesslog:
+                    disabled: false
+                storage:
+                  filesystem:
+                    rootdirectory: \(storageDirectory)
+                  delete:
+                    enabled: true
+                http:
+                  addr: 127.0.0.1:\(port)
+                  secret: berth-test-secret
+                \(auth)
+                """
+            try config.write(toFile: "\(directory)/config.yml", atomically: true, encoding: .utf8)
+            // Output goes to a file: the registry logs every request, and a pipe nobody drains
+            // would fill and stall it.
+            let started = try SpawnedCommand(["/bin/sh", "-c", "exec \"$0\" serve \"$1\" >\"$2\" 2>&1", registry,
+                                              "\(directory)/config.yml", "\(directory)/registry.log"])
+            if try Self.waitUntilListening(port: port, started, log: "\(directory)/registry.log", retryable: attempts < 4) {
+                self.port = port
+                host = "127.0.0.1:\(port)"
+                process = started
+                break
+            }
+            attempts += 1
+        }
     }
 
     deinit { stop() }
@@ -106,13 +116,23 @@ public final class TestRegistry: @unchecked Sendable {
         return "\(storageDirectory)/docker/registry/v2/blobs/sha256/\(hex.prefix(2))/\(hex)/data"
     }
 
-    private func waitUntilListening() throws {
+    /// True once the registry listens on `port`; false when it exited because the port was taken
+    /// and `retryable`. Anything else (another exit, 20 s without listening) throws with its log.
+    private static func waitUntilListening(port: Int, _ process: SpawnedCommand, log path: String, retryable: Bool) throws -> Bool {
         let deadline = Date().addingTimeInterval(20)
+        var log: String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
         while Date() < deadline {
-            if Self.canConnect(port: port) { return }
+            if canConnect(port: port) { return true }
+            var status: Int32 = 0
+            if waitpid(process.pid, &status, WNOHANG) == process.pid {
+                if retryable && log.contains("address already in use") { return false }
+                throw FixtureError("docker-registry exited (wait status \(status)) before it listened on 127.0.0.1:\(port); log:\n\(log)")
+            }
             usleep(50_000)
         }
-        throw FixtureError("docker-registry did not listen on \(host) within 20 s; log:\n\(log)")
+        kill(process.pid, SIGKILL)
+        _ = try? process.finish()
+        throw FixtureError("docker-registry did not listen on 127.0.0.1:\(port) within 20 s; log:\n\(log)")
     }
 
     /// The registry listens only once its configuration is loaded: a connection means ready.
