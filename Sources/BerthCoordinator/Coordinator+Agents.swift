@@ -164,9 +164,20 @@ extension Coordinator {
     }
 
     /// Agents silent for agent-ping-timeout × max-agent-ping-timeouts become unreachable.
+    /// Time the coordinator itself did not run (its process stopped, its host suspended, its
+    /// threads all busy) is not counted as their silence: heartbeats sent meanwhile wait unread,
+    /// and declaring every agent lost on waking would kill tasks that never stopped.
     func checkAgents() {
         let limit = configuration.agentUnreachableAfter.seconds
         let current = now
+        let expected = configuration.healthCheckInterval.seconds
+        if current.seconds - lastAgentCheck.seconds > 2 * expected {
+            let absent = current.seconds - lastAgentCheck.seconds - expected
+            logger.warning("the coordinator did not run for a while; agents' silence meanwhile is not counted against them",
+                           metadata: ["seconds": "\(absent)"])
+            for id in Array(agents.keys) { agents[id]?.lastSeen.seconds += absent }
+        }
+        lastAgentCheck = current
         for agent in agents.values where agent.reachable && current.seconds - agent.lastSeen.seconds > limit {
             markUnreachable(agent.id, silentFor: current.seconds - agent.lastSeen.seconds)
         }

@@ -21,6 +21,9 @@ public actor Coordinator {
     let store: CoordinatorStore?
 
     var agents: [AgentID: AgentRecord] = [:]
+    /// When agents' silence was last checked (first: when the coordinator was made): a check
+    /// much later than its interval means the coordinator itself was not running in between.
+    var lastAgentCheck = Timestamp(seconds: 0)
     var frameworks: [FrameworkID: FrameworkRecord] = [:]
     var offers: [OfferID: OfferRecord] = [:]
     var tasks = TaskTable()

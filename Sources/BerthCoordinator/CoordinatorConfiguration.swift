@@ -42,6 +42,9 @@ public struct CoordinatorConfiguration: Sendable {
 
     /// Silence after which an agent is unreachable.
     var agentUnreachableAfter: Duration { agentPingTimeout * maxAgentPingTimeouts }
+
+    /// How often agents' silence, frameworks' failover deadlines and offers' ages are checked.
+    var healthCheckInterval: Duration { min(agentPingTimeout, .seconds(1)) }
 }
 
 extension Duration {

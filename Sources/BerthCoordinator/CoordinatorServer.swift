@@ -33,7 +33,6 @@ public struct CoordinatorServer: Sendable {
                 portContinuation.finish()
             },
             logger: logger)
-        let health = min(configuration.agentPingTimeout, .seconds(1))
         self.coordinator = coordinator
         self.configuration = configuration
         self.listeningPorts = ports
@@ -44,7 +43,7 @@ public struct CoordinatorServer: Sendable {
             application,
             AllocationService(coordinator: coordinator, interval: configuration.allocationInterval),
             PeriodicService(interval: configuration.frameworkHeartbeatInterval) { await coordinator.sendHeartbeats() },
-            PeriodicService(interval: health) { await coordinator.runHealthChecks() },
+            PeriodicService(interval: configuration.healthCheckInterval) { await coordinator.runHealthChecks() },
             StreamCloser(coordinator: coordinator),
         ]
     }

@@ -1,6 +1,7 @@
 import BerthCoordinator
 import BerthCore
 import BerthProtocol
+import Logging
 import Testing
 
 @Suite(.serialized) struct AgentHealthTests {
@@ -62,6 +63,28 @@ import Testing
         }
         #expect(await coordinator.coordinator.state().unreachableSlaves == 0)
         try await coordinator.stop()
+    }
+
+    /// A coordinator that did not run for a while (here: its checks not called) does not count
+    /// that time as the agents' silence; silence after it still counts.
+    @Test func theCoordinatorsOwnPauseIsNotAgentsSilence() async throws {
+        var configuration = CoordinatorConfiguration()
+        configuration.agentPingTimeout = .milliseconds(200)
+        configuration.maxAgentPingTimeouts = 2
+        let coordinator = try Coordinator(configuration: configuration, logger: Logger(label: "agent-health-test"))
+        _ = try await coordinator.register(.init(hostname: "a", resources: try Resources.parse("cpus:1;mem:128"), attributes: [], tasks: []),
+                                                     agentID: nil)
+        await coordinator.runHealthChecks()
+        try await Task.sleep(for: .seconds(1))
+        await coordinator.runHealthChecks()
+        #expect(await coordinator.state().activatedSlaves == 1, "a 1 s pause of the coordinator made the agent unreachable")
+
+        // Checked on time from here, without heartbeats: unreachable once 0.4 s have passed.
+        for _ in 0..<8 {
+            try await Task.sleep(for: .milliseconds(100))
+            await coordinator.runHealthChecks()
+        }
+        #expect(await coordinator.state().unreachableSlaves == 1)
     }
 
     @Test func heartbeatsKeepAnAgentReachable() async throws {
