@@ -196,9 +196,7 @@ public actor Agent {
         flush(key)
     }
 
-    static func newUUID() -> String {
-        withUnsafeBytes(of: UUID().uuid) { Data($0).base64EncodedString() }
-    }
+    static func newUUID() -> String { RandomUUID().base64 }
 
     // MARK: Recovery
 

@@ -152,7 +152,7 @@ final class AgentCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         active = false
         if case .streaming(_, let agent, let streamID) = state {
             let coordinator = coordinator
-            Task { await coordinator.agentStreamEnded(agent: agent, streamID: streamID) }
+            coordinator.submit { $0.agentStreamEnded(agent: agent, streamID: streamID) }
         }
         context.fireChannelInactive()
     }
@@ -174,10 +174,10 @@ final class AgentCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         guard call.type == .register, let register = call.register else {
             let streamID = head.headerFields.mesosStreamID
-            Task {
+            coordinator.submit { coordinator in
                 let failure: (any Error)?
                 do {
-                    try await coordinator.handle(call, streamID: streamID)
+                    try coordinator.handle(call, streamID: streamID)
                     failure = nil
                 } catch {
                     failure = error
@@ -193,9 +193,9 @@ final class AgentCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             return
         }
-        Task {
+        coordinator.submit { coordinator in
             do {
-                _ = try await coordinator.register(register, agentID: call.agentID) { agent, streamID in
+                _ = try coordinator.register(register, agentID: call.agentID) { agent, streamID in
                     // The actor calls this, and the sink's closures below, in the order of the
                     // stream; each runs on the connection's event loop in that order.
                     loop.execute { bound.value.0.openStream(agent: agent, streamID: streamID, context: bound.value.1) }
@@ -212,7 +212,7 @@ final class AgentCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard case .answering(let head) = state else { return }
         guard active else {
             let coordinator = coordinator
-            Task { await coordinator.agentStreamEnded(agent: agent, streamID: streamID) }
+            coordinator.submit { $0.agentStreamEnded(agent: agent, streamID: streamID) }
             return
         }
         state = .streaming(head, agent: agent, streamID: streamID)

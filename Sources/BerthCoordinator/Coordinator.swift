@@ -49,6 +49,8 @@ public actor Coordinator {
     /// Wakes the allocation service early: buffered to one, since one cycle serves any number of changes.
     private let allocationRequests: AsyncStream<Void>.Continuation
     nonisolated let allocationWakeups: AsyncStream<Void>
+    /// Agent connections' calls waiting for the actor (`submit`).
+    nonisolated let inbox = CoordinatorInbox()
 
     /// With `configuration.home` set, opens the state database there and takes up where the last
     /// run left off (see `Coordinator+Recovery.swift`).
@@ -87,7 +89,7 @@ public actor Coordinator {
         for agent in agents.values { agent.channel?.close() }
     }
 
-    static func makeStreamID() -> String { UUID().uuidString.lowercased() }
+    static func makeStreamID() -> String { RandomUUID().string }
 
     func nextFrameworkID() -> FrameworkID {
         counters.frameworks += 1
