@@ -160,9 +160,44 @@ extension Resources {
 }
 
 /// A small strict JSON reader for `decodeFast`: a tree of values, nil for anything it does not
-/// take (non-ASCII bytes, escaped strings, duplicate keys, deep nesting, malformed input).
+/// take (non-ASCII bytes, escaped strings, duplicate keys, objects of more than 64 fields, deep
+/// nesting, malformed input).
 enum FastJSON {
-    typealias Object = [String: Value]
+    /// An object's fields in their order. Agents' objects have a handful of fields each: looking
+    /// one up by comparing keys is cheaper than hashing into a dictionary built per object, which
+    /// was half of this decoder's time.
+    struct Object {
+        /// Larger objects are left to the Codable path: duplicate keys are found by comparison.
+        static let maximumFields = 64
+
+        private(set) var fields: [(key: String, value: Value)] = []
+
+        subscript(key: String) -> Value? {
+            for field in fields where field.key == key { return field.value }
+            return nil
+        }
+
+        /// Adds a field; false when the key is already there or the object is too large.
+        mutating func add(_ key: String, _ value: Value) -> Bool {
+            guard fields.count < Self.maximumFields, self[key] == nil else { return false }
+            fields.append((key, value))
+            return true
+        }
+
+        /// A field that must be there and not null, as `decode(_:forKey:)` has it.
+        func required(_ key: String) throws -> Value {
+            guard let value = self[key] else { throw Unsupported() }
+            if case .null = value { throw Unsupported() }
+            return value
+        }
+
+        /// An optional field: absent and null are both nil, as `decodeIfPresent` has it.
+        func optional(_ key: String) -> Value? {
+            guard let value = self[key] else { return nil }
+            if case .null = value { return nil }
+            return value
+        }
+    }
 
     indirect enum Value {
         case null
@@ -181,7 +216,7 @@ enum FastJSON {
             case .number(let value, _): .number(value)
             case .string(let value): .string(value)
             case .array(let items): .array(items.map(\.jsonValue))
-            case .object(let fields): .object(fields.mapValues(\.jsonValue))
+            case .object(let object): .object(Dictionary(object.fields.map { ($0.key, $0.value.jsonValue) }) { first, _ in first })
             }
         }
 
@@ -278,7 +313,7 @@ enum FastJSON {
                 skipWhitespace()
                 guard current == UInt8(ascii: ":") else { return nil }
                 position += 1
-                guard let value = value(depth: depth + 1), fields.updateValue(value, forKey: key) == nil else { return nil }
+                guard let value = value(depth: depth + 1), fields.add(key, value) else { return nil }
                 skipWhitespace()
                 switch current {
                 case UInt8(ascii: ","): position += 1
@@ -356,21 +391,5 @@ enum FastJSON {
             guard let value = Double(text), value.isFinite else { return nil }
             return .number(value, integer: isInteger ? Int64(text) : nil)
         }
-    }
-}
-
-extension Dictionary where Key == String, Value == FastJSON.Value {
-    /// A field that must be there and not null, as `decode(_:forKey:)` has it.
-    func required(_ key: String) throws -> FastJSON.Value {
-        guard let value = self[key] else { throw FastJSON.Unsupported() }
-        if case .null = value { throw FastJSON.Unsupported() }
-        return value
-    }
-
-    /// An optional field: absent and null are both nil, as `decodeIfPresent` has it.
-    func optional(_ key: String) -> FastJSON.Value? {
-        guard let value = self[key] else { return nil }
-        if case .null = value { return nil }
-        return value
     }
 }

@@ -99,6 +99,17 @@ import Testing
         #expect(try Self.codable(json).register?.tasks?.first?.task.healthCheck != nil)
     }
 
+    /// Objects beyond the fast path's field limit go to the Codable path, which reads them all.
+    @Test func largeObjectsFallBack() throws {
+        let fields = (0..<100).map { #""f\#($0)": \#($0)"# }.joined(separator: ",")
+        let json = #"{"type":"REGISTER","register":{"hostname":"h","resources":[],"extra":{"# + fields + "}}}"
+        #expect(Self.fast(json) == nil)
+        #expect(try Self.codable(json).register?.hostname == "h")
+        let small = (0..<10).map { #""f\#($0)": \#($0)"# }.joined(separator: ",")
+        let fast = try #require(Self.fast(#"{"type":"REGISTER","register":{"hostname":"h","resources":[],"extra":{"# + small + "}}}"))
+        #expect(fast.register?.hostname == "h")
+    }
+
     @Test func deepNestingFallsBack() {
         let json = #"{"type":"REGISTER","register":{"hostname":"h","resources":[],"extra":"# + String(repeating: "[", count: 100)
             + String(repeating: "]", count: 100) + "}}"
