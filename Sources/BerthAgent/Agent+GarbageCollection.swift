@@ -59,9 +59,10 @@ extension Agent {
         guard settings.imageUnusedFor != nil || settings.imageMinimumFree != nil else { return }
         let unusedFor = settings.imageUnusedFor.map { Double($0.components.seconds) }
         let policy = ImagePrunePolicy(unusedFor: unusedFor, minimumFreeFraction: settings.imageMinimumFree)
-        // The image store tells a live container by the lock on its rootfs; an adopted one's
-        // lock went with the previous agent process, so its image, layers and rootfs would look
-        // unused. Wait until those containers have ended.
+        // The image store tells a live container by the lock on its rootfs. A supervised
+        // container's supervisor holds it, but one started by an agent from before that held the
+        // lock itself, and it went with that agent process: its image, layers and rootfs would
+        // look unused. Wait until adopted containers have ended.
         let adopted = tasks.values.filter { task in
             if case .exited = task.phase { return false }
             return task.adopted

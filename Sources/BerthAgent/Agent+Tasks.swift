@@ -211,7 +211,11 @@ extension Agent {
                 var configuration = try plan.containerConfiguration(rootfs: root.path, image: root.image, sandbox: sandbox,
                                                                     stdio: [null >= 0 ? null : nil, stdout, stderr], hostname: hostname)
                 configuration.rootfsMount = root.rootfs?.detachedMount
-                return (try driver.start(id: containerID, configuration: configuration, sandbox: sandbox), root)
+                configuration.rootfsLock = driver.containersOutliveAgent ? root.rootfs?.lockDescriptor : nil
+                let container = try driver.start(id: containerID, configuration: configuration, sandbox: sandbox)
+                // The supervisor holds the lock now (see ContainerRootfs.closeLock).
+                if configuration.rootfsLock != nil { root.rootfs?.closeLock() }
+                return (container, root)
             } catch {
                 if let rootfs = root.rootfs {
                     do { try rootfs.remove() } catch { logger.warning("remove the rootfs of container \(containerID.prefix(12)): \(error)") }

@@ -76,8 +76,9 @@ public actor Agent {
         var unwritten: [String: Int] = [:]
         /// The image the task runs from, while it launches: kept from image garbage collection.
         var image: String?
-        /// Its container was adopted from a previous run of the agent, whose lock on the
-        /// container's rootfs died with it: image garbage collection cannot see it is in use.
+        /// Its container was adopted from a previous run of the agent, which may have held the
+        /// lock on the container's rootfs itself (agents before the supervisor held it): image
+        /// garbage collection cannot be sure it sees it in use.
         var adopted = false
     }
 

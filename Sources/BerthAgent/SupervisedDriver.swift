@@ -118,7 +118,7 @@ struct SupervisedDriver: ContainerDriver {
             try FileSystem.write(try JSONEncoder().encode(SupervisedLaunch(id: id, configuration: configuration)),
                                  to: SupervisedLaunch.file(in: dir), mode: 0o600, durably: false)
             supervisorPID = try startSupervisor(directory: dir, plan: try plan.encoded(), rootfsMount: configuration.rootfsMount,
-                                                stdio: configuration.stdio, sandbox: sandbox)
+                                                rootfsLock: configuration.rootfsLock, stdio: configuration.stdio, sandbox: sandbox)
         } catch {
             container.remove()
             try? FileManager.default.removeItem(atPath: dir)
@@ -130,7 +130,8 @@ struct SupervisedDriver: ContainerDriver {
 
     /// Starts the supervisor with the plan on its stdin, a socket it answers on once the
     /// container runs or could not start (see Sources/berth-supervise/main.c). Its PID.
-    private func startSupervisor(directory dir: String, plan: [UInt8], rootfsMount: Int32?, stdio: [Int32?], sandbox: String) throws -> Int32 {
+    private func startSupervisor(directory dir: String, plan: [UInt8], rootfsMount: Int32?, rootfsLock: Int32?, stdio: [Int32?],
+                                 sandbox: String) throws -> Int32 {
         var ends: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
             throw SystemError("socketpair for the container's supervisor", errno: errno)
@@ -140,7 +141,8 @@ struct SupervisedDriver: ContainerDriver {
         let pid: Int32
         do {
             defer { close(ends[1]) }
-            pid = try spawnSupervisor(directory: dir, stdin: ends[1], rootfsMount: rootfsMount, stdio: stdio, sandbox: sandbox)
+            pid = try spawnSupervisor(directory: dir, stdin: ends[1], rootfsMount: rootfsMount, rootfsLock: rootfsLock, stdio: stdio,
+                                      sandbox: sandbox)
         }
         let startTime = Pidfd.startTime(of: pid) ?? 0
         var answer = ""
@@ -215,12 +217,15 @@ struct SupervisedDriver: ContainerDriver {
 
     /// The supervisor's descriptor for the detached rootfs mount (berth-supervise's main.c).
     static let rootfsMountDescriptor: Int32 = 3
+    /// The supervisor's copy of the rootfs directory's lock, open for as long as it runs.
+    static let rootfsLockDescriptor: Int32 = 4
 
     /// posix_spawn: no Swift code runs in the child (the supervisor starts its own session).
     /// Default signal handling, `stdin` (the plan's socket) as its stdin, the task's sandbox files
     /// as stdout and stderr (with rotation the container gets pipes instead; the supervisor's own
     /// messages still go to these).
-    private func spawnSupervisor(directory: String, stdin: Int32, rootfsMount: Int32?, stdio: [Int32?], sandbox: String) throws -> Int32 {
+    private func spawnSupervisor(directory: String, stdin: Int32, rootfsMount: Int32?, rootfsLock: Int32?, stdio: [Int32?],
+                                 sandbox: String) throws -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -228,8 +233,17 @@ struct SupervisedDriver: ContainerDriver {
         for (target, source) in stdio.enumerated().dropFirst() {
             if let source { posix_spawn_file_actions_adddup2(&actions, source, Int32(target)) }
         }
-        // Last: one of the descriptors above may be 3 in this process.
-        if let rootfsMount { posix_spawn_file_actions_adddup2(&actions, rootfsMount, Self.rootfsMountDescriptor) }
+        // Copies numbered above 4 first: either may be 3 or 4 in this process, which the other's
+        // dup2 would replace.
+        var copies: [Int32] = []
+        defer { for copy in copies { close(copy) } }
+        for (source, target) in [(rootfsMount, Self.rootfsMountDescriptor), (rootfsLock, Self.rootfsLockDescriptor)] {
+            guard let source else { continue }
+            let copy = fcntl(source, F_DUPFD_CLOEXEC, 5)
+            guard copy >= 0 else { throw SystemError("copy descriptor \(source) for the container's supervisor", errno: errno) }
+            copies.append(copy)
+            posix_spawn_file_actions_adddup2(&actions, copy, target)
+        }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

@@ -34,6 +34,9 @@ public struct ContainerConfiguration: Sendable {
     /// table does not grow by one mount per running container (each new mount namespace copies
     /// all of them). `rootfs` is then just the empty mount point.
     public var rootfsMount: Int32?
+    /// A descriptor holding the lock of the root filesystem's directory (an image's container
+    /// rootfs), for a process that outlives the launcher to keep open while the container runs.
+    public var rootfsLock: Int32?
     /// Where the root filesystem's files can be read from this process when `rootfs` is only a
     /// mount point (a running container's `/proc/PID/root`); nil: `rootfs`, or `rootfsMount`.
     public var rootfsView: String?

@@ -10,6 +10,12 @@
 // it runs HELPER instead, which starts the container, writes DIR/pid and exits; the orphaned
 // container is reparented here.
 //
+// Descriptor 3, when open, is the detached mount of the container's root filesystem, attached in
+// the container and closed here once it has; descriptor 4, when open, holds the lock of the
+// rootfs directory (a flock, which lasts while any copy of the descriptor is open), kept open
+// until the supervisor exits so that image garbage collection leaves the directory alone while
+// the container runs, whether or not the agent does. The container closes both before it execs.
+//
 // When the container's main process exits, its wait status goes to DIR/exit (written to a
 // temporary file, synced and renamed, so a reader sees all of it or nothing) and the supervisor
 // exits. A restarted agent finds the supervisor (or the exit file) again. Plain C with no

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 @testable import BerthAgent
 import BerthCore
+import BerthImage
 import BerthProtocol
 import BerthTestSupport
 import Foundation
@@ -314,6 +315,16 @@ struct AgentEndToEndTests {
             _ = try await cluster.scheduler.update(task, .running)
             let hostMounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
             #expect(!hostMounts.contains(cluster.home), "no mount of the agent's home on the host:\n\(hostMounts)")
+            // The rootfs directory's lock is held while the container runs, so garbage collection
+            // leaves it alone; supervised, by the supervisor alone: the agent keeps no descriptor
+            // per running container (each process it spawns would copy and close them all).
+            let containers = try FileManager.default.contentsOfDirectory(atPath: cluster.home + "/containers")
+            let lockPath = cluster.home + "/containers/" + (try #require(containers.first)) + "/lock"
+            #expect(try FileLock.tryLock(path: lockPath) == nil, "the running container's rootfs lock is held")
+            let agentHoldsLock = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").contains { fd in
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + fd)) == lockPath
+            }
+            #expect(agentHoldsLock == !supervised, "the agent's own descriptors on \(lockPath)")
             let finished = try await cluster.scheduler.update(task, .finished)
             #expect(finished.message == "Command exited with status 0")
             let stdout = try String(contentsOfFile: cluster.sandbox(task) + "/stdout", encoding: .utf8)

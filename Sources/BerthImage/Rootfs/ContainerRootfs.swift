@@ -42,6 +42,16 @@ public final class ContainerRootfs: @unchecked Sendable {
 
     deinit { closeDetachedMount() }
 
+    /// The directory's lock, for the process that will hold it as long as the container runs
+    /// (the agent's supervisor of the container); nil once closed here.
+    public var lockDescriptor: Int32? { lock.descriptor }
+
+    /// Once another process holds a copy of the lock's descriptor (`lockDescriptor`): this
+    /// process's copy is closed, and the lock lasts as long as that process does. The agent hands
+    /// it to the container's supervisor, so it holds no descriptor per running container (each
+    /// process it spawns would copy and close them all) and the lock survives an agent restart.
+    public func closeLock() { lock.unlock() }
+
     /// Once the container has attached it (or will never): only its mount namespace holds it then.
     public func closeDetachedMount() {
         if let detachedMount { close(detachedMount) }

@@ -67,6 +67,10 @@ public final class FileLock: @unchecked Sendable {
         return fd
     }
 
+    /// The descriptor, for giving another process a copy (posix_spawn): the flock belongs to the
+    /// open file, so it lasts while any copy of the descriptor is open, in whichever process.
+    public var descriptor: Int32? { fd >= 0 ? fd : nil }
+
     public func unlock() {
         guard fd >= 0 else { return }
         close(fd)  // releases the flock
