@@ -230,7 +230,7 @@ public actor Agent {
                 } catch {
                     logger.warning("could not remove the cgroup berth-\(id) of task \(key): \(error)")
                 }
-                try? FileManager.default.removeItem(atPath: "\(Container.legacyStateRoot)/\(id)")
+                Container.removeLegacyState(of: id)
             }
             report(key, .failed, message: "the agent restarted and the task's container was lost (not started, or not supervised); the task was stopped",
                    reason: .agentRestarted, source: .agent)

@@ -336,7 +336,7 @@ final class SupervisedContainer: TaskContainer, @unchecked Sendable {
         if let cgroup {
             do { try cgroup.destroy() } catch { logger.warning("remove the cgroup of container \(id.prefix(12)): \(error)") }
         }
-        try? FileManager.default.removeItem(atPath: "\(Container.legacyStateRoot)/\(id)")
+        Container.removeLegacyState(of: id)
         try? FileManager.default.removeItem(atPath: directory)
     }
 

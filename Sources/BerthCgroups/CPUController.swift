@@ -28,8 +28,13 @@ enum CPUController {
     static func applyV1(_ cpus: Double?, in dir: String) throws {
         let period = CPUConversion.defaultPeriod
         if let cpus {
-            // Period first: the kernel checks quota against the period in place.
-            try CgroupFiles.write(dir + "/cpu.cfs_period_us", "\(period)")
+            // Period first: the kernel checks quota against the period in place. Each write of
+            // either walks every cgroup of the hierarchy (tg_set_bandwidth checks the whole tree,
+            // so a burst of launches is quadratic in it): a new cgroup already has the kernel's
+            // default period, so the period is written only when it differs.
+            if CgroupValues.number(try CgroupFiles.readIfPresent(dir + "/cpu.cfs_period_us")) != UInt64(period) {
+                try CgroupFiles.write(dir + "/cpu.cfs_period_us", "\(period)")
+            }
             try CgroupFiles.write(dir + "/cpu.cfs_quota_us", "\(CPUConversion.quota(cpus: cpus, period: period))")
             try CgroupFiles.write(dir + "/cpu.shares", "\(CPUConversion.shares(cpus: cpus))")
         } else {

@@ -72,8 +72,14 @@ public final class Container: @unchecked Sendable {
 
     /// Where Berth kept each container's hostname, hosts and resolv.conf before they moved into
     /// the container's own /dev (ContainerPlan.etcFiles); removed with containers started then.
-    public static var legacyStateRoot: String {
-        ProcessInfo.processInfo.environment["BERTH_RUN_DIR"] ?? "/run/berth/containers"
+    public static let legacyStateRoot = ProcessInfo.processInfo.environment["BERTH_RUN_DIR"] ?? "/run/berth/containers"
+
+    /// Removes what an older Berth kept for container `id` under `legacyStateRoot`, if anything:
+    /// one access(2) for the containers that never had it, not a removal that builds an error.
+    public static func removeLegacyState(of id: String) {
+        let path = "\(legacyStateRoot)/\(id)"
+        guard access(path, F_OK) == 0 else { return }
+        try? FileManager.default.removeItem(atPath: path)
     }
 
     /// 32 random hex digits. Not through `String(format:)`: its varargs path was a visible part

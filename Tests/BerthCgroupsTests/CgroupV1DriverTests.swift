@@ -50,6 +50,27 @@ struct CgroupV1DriverTests {
         }
     }
 
+    /// Each write of the CFS period or quota makes the kernel check every cgroup of the hierarchy:
+    /// a period that is already right (a new cgroup's default) is left alone.
+    @Test("the CFS period is written only when it differs")
+    func cgroupV1PeriodWrittenOnlyWhenItDiffers() throws {
+        try makeChild("c1")
+        try makeChild("c2")
+        try tree.files("cpu/c2", ["cpu.cfs_period_us": "250000\n"])
+        let period = tree.path("cpu/c1/cpu.cfs_period_us")
+        let past = timespec(tv_sec: 1_000_000, tv_nsec: 0)
+        var times = [past, past]
+        #expect(utimensat(AT_FDCWD, period, &times, 0) == 0)
+        let manager = CgroupV1Manager(controllers: parents)
+        _ = try manager.create(name: "c1", limits: CgroupLimits(cpus: 0.5))
+        var status = stat()
+        #expect(stat(period, &status) == 0)
+        #expect(status.st_mtim.tv_sec == past.tv_sec, "the default period was written again")
+        #expect(try tree.read("cpu/c1/cpu.cfs_quota_us").trimmed == "50000")
+        _ = try manager.create(name: "c2", limits: CgroupLimits(cpus: 0.5))
+        #expect(try tree.read("cpu/c2/cpu.cfs_period_us").trimmed == "100000")
+    }
+
     @Test("without swap accounting there is no memsw file: skipped")
     func cgroupV1WithoutMemsw() throws {
         var memory = v1MemoryFiles
