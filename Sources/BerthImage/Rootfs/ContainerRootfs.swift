@@ -29,6 +29,18 @@ public final class ContainerRootfs: @unchecked Sendable {
         var image: String
         var snapshots: [Digest]
         var driver: SnapshotDriver
+
+        /// From the directory's lock file, or from the `meta.json` beside it that containers
+        /// made by earlier versions have.
+        static func read(in directory: String) -> Meta? {
+            for file in ["lock", "meta.json"] {
+                if let data = FileManager.default.contents(atPath: "\(directory)/\(file)"), !data.isEmpty,
+                   let meta = try? JSONDecoder.berth.decode(Meta.self, from: data) {
+                    return meta
+                }
+            }
+            return nil
+        }
     }
 
     private init(containerID: String, directory: String, path: String, lock: FileLock, mounted: Bool, detachedMount: Int32? = nil) {
@@ -75,9 +87,11 @@ public final class ContainerRootfs: @unchecked Sendable {
         try Directories.create(directory, mode: 0o700)
         let lock = try FileLock(path: directory + "/lock")
         let meta = Meta(image: image, snapshots: snapshots.map(\.chainID), driver: driver)
-        // Not synced: it matters while the container's process holds the lock, and after a
-        // reboot no one does (the directory is then collected).
-        try AtomicFile.write(JSONEncoder.berth.encode(meta), to: directory + "/meta.json", synced: false)
+        // In the lock file itself: one inode fewer per container to make and remove (a burst of
+        // launches on a file system is paced by those). Not synced: it matters while the
+        // container's process holds the lock, and after a reboot no one does (the directory is
+        // then collected).
+        try lock.write(Array(try JSONEncoder.berth.encode(meta)))
         let rootfs = directory + "/rootfs"
         do {
             switch driver {
@@ -128,10 +142,7 @@ public final class ContainerRootfs: @unchecked Sendable {
                 withExtendedLifetime(lock) {}
                 continue
             }
-            if let data = FileManager.default.contents(atPath: directory + "/meta.json"),
-               let meta = try? JSONDecoder.berth.decode(Meta.self, from: data) {
-                names.insert(meta.image)
-            }
+            if let meta = Meta.read(in: directory) { names.insert(meta.image) }
         }
         return names
     }
@@ -146,10 +157,7 @@ public final class ContainerRootfs: @unchecked Sendable {
         for name in names {
             let directory = "\(home.containers)/\(name)"
             guard let lock = try FileLock.tryLock(path: directory + "/lock") else {
-                if let data = FileManager.default.contents(atPath: directory + "/meta.json"),
-                   let meta = try? JSONDecoder.berth.decode(Meta.self, from: data) {
-                    inUse.formUnion(meta.snapshots)
-                }
+                if let meta = Meta.read(in: directory) { inUse.formUnion(meta.snapshots) }
                 continue
             }
             try? Overlay.unmount(directory + "/rootfs")

@@ -71,6 +71,22 @@ public final class FileLock: @unchecked Sendable {
     /// open file, so it lasts while any copy of the descriptor is open, in whichever process.
     public var descriptor: Int32? { fd >= 0 ? fd : nil }
 
+    /// Replaces the lock file's contents through the held descriptor: a small record that lives
+    /// and dies with the lock, in the same inode.
+    public func write(_ bytes: [UInt8]) throws {
+        guard fd >= 0 else { throw BerthError(.invalidState, "the lock is no longer held") }
+        guard ftruncate(fd, 0) == 0 else { throw SystemError("truncate a lock file", errno: errno) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("write a lock file", errno: errno)
+            }
+            offset += written
+        }
+    }
+
     public func unlock() {
         guard fd >= 0 else { return }
         close(fd)  // releases the flock
