@@ -79,10 +79,8 @@ public final class FileLock: @unchecked Sendable {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw SystemError("write a lock file", errno: errno)
-            }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { throw SystemError("write a lock file", errno: written < 0 ? errno : EIO) }
             offset += written
         }
     }
