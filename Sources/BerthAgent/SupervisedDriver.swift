@@ -47,6 +47,9 @@ public struct SupervisedLaunch: Codable, Sendable {
     var memoryBytes: Int64?
     var pids: Int?
     var bindMounts: [Mount]
+    /// The supervisor's PID and start time ("PID START"), so a restarted agent finds it again.
+    /// Directories made by earlier versions have it in a `supervisor` file beside this one.
+    var supervisor: String?
 
     init(id: String, configuration: ContainerConfiguration) {
         self.id = id
@@ -113,11 +116,8 @@ struct SupervisedDriver: ContainerDriver {
             plan.spec.ops = plan.spec.ops.map { op in
                 op.kind == .moveMount ? .moveMount(op.label, descriptor: Self.rootfsMountDescriptor, target: op.target ?? "") : op
             }
-            // Not synced, like the supervisor's record: only an agent restart must find them (a
-            // reboot ends the container too), and a sync is milliseconds of waiting per launch.
-            try FileSystem.write(try JSONEncoder().encode(SupervisedLaunch(id: id, configuration: configuration)),
-                                 to: SupervisedLaunch.file(in: dir), mode: 0o600, durably: false)
-            supervisorPID = try startSupervisor(directory: dir, plan: try plan.encoded(), rootfsMount: configuration.rootfsMount,
+            supervisorPID = try startSupervisor(directory: dir, launch: SupervisedLaunch(id: id, configuration: configuration),
+                                                plan: try plan.encoded(), rootfsMount: configuration.rootfsMount,
                                                 rootfsLock: configuration.rootfsLock, stdio: configuration.stdio, sandbox: sandbox)
         } catch {
             container.remove()
@@ -129,9 +129,10 @@ struct SupervisedDriver: ContainerDriver {
     }
 
     /// Starts the supervisor with the plan on its stdin, a socket it answers on once the
-    /// container runs or could not start (see Sources/berth-supervise/main.c). Its PID.
-    private func startSupervisor(directory dir: String, plan: [UInt8], rootfsMount: Int32?, rootfsLock: Int32?, stdio: [Int32?],
-                                 sandbox: String) throws -> Int32 {
+    /// container runs or could not start (see Sources/berth-supervise/main.c), and records it
+    /// with the container's configuration in `launch.json`. Its PID.
+    private func startSupervisor(directory dir: String, launch: SupervisedLaunch, plan: [UInt8], rootfsMount: Int32?, rootfsLock: Int32?,
+                                 stdio: [Int32?], sandbox: String) throws -> Int32 {
         var ends: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
             throw SystemError("socketpair for the container's supervisor", errno: errno)
@@ -147,8 +148,13 @@ struct SupervisedDriver: ContainerDriver {
         let startTime = Pidfd.startTime(of: pid) ?? 0
         var answer = ""
         do {
-            // Complete before the container can start: the plan is sent only after it.
-            try FileSystem.write("\(pid) \(startTime)\n".utf8, to: dir + "/supervisor", mode: 0o600, durably: false)
+            // Complete before the container can start: the plan is sent only after it. One file
+            // with the configuration (one inode fewer per container to make and remove). Not
+            // synced: only an agent restart must find it (a reboot ends the container too), and
+            // a sync is milliseconds of waiting per launch.
+            var launch = launch
+            launch.supervisor = "\(pid) \(startTime)"
+            try FileSystem.write(try JSONEncoder().encode(launch), to: SupervisedLaunch.file(in: dir), mode: 0o600, durably: false)
             try Self.sendPlan(plan, to: socket)
             answer = try Self.readAnswer(from: socket, timeout: .seconds(120))
         } catch {
@@ -205,7 +211,9 @@ struct SupervisedDriver: ContainerDriver {
     /// time), or gone after writing the exit status. Nil when neither: the container is lost.
     func adopt(id: String, memoryLimit: Int64?) -> (any TaskContainer)? {
         let dir = "\(directory)/\(id)"
-        guard let record = try? String(contentsOfFile: dir + "/supervisor", encoding: .utf8) else { return nil }
+        let launch = (try? Data(contentsOf: URL(fileURLWithPath: SupervisedLaunch.file(in: dir))))
+            .flatMap { try? JSONDecoder().decode(SupervisedLaunch.self, from: $0) }
+        guard let record = launch?.supervisor ?? (try? String(contentsOfFile: dir + "/supervisor", encoding: .utf8)) else { return nil }
         let fields = record.split(whereSeparator: \.isWhitespace)
         guard fields.count == 2, let pid = Int32(fields[0]), let startTime = UInt64(fields[1]) else { return nil }
         let container = SupervisedContainer(id: id, directory: dir, supervisorPID: pid, isChild: false, cgroups: cgroups,
