@@ -151,7 +151,6 @@ final class AgentCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         active = false
         if case .streaming(_, let agent, let streamID) = state {
-            let coordinator = coordinator
             coordinator.submit { $0.agentStreamEnded(agent: agent, streamID: streamID) }
         }
         context.fireChannelInactive()
@@ -169,7 +168,6 @@ final class AgentCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Answers
 
     private func answer(_ call: AgentCall, head: HTTPRequest, context: ChannelHandlerContext) {
-        let coordinator = coordinator
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         guard call.type == .register, let register = call.register else {
@@ -211,7 +209,6 @@ final class AgentCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func openStream(agent: AgentID, streamID: String, context: ChannelHandlerContext) {
         guard case .answering(let head) = state else { return }
         guard active else {
-            let coordinator = coordinator
             coordinator.submit { $0.agentStreamEnded(agent: agent, streamID: streamID) }
             return
         }
