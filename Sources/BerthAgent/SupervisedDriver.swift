@@ -80,6 +80,11 @@ public struct SupervisedLaunch: Codable, Sendable {
 
     static func file(in directory: String) -> String { directory + "/launch.json" }
 
+    /// The record in a supervised container's directory.
+    static func read(in directory: String) throws -> SupervisedLaunch {
+        try JSONDecoder().decode(SupervisedLaunch.self, from: Data(contentsOf: URL(fileURLWithPath: file(in: directory))))
+    }
+
     /// A launch failure as one line a person can act on.
     static func describe(_ error: any Error) -> String {
         guard let failure = error as? LaunchFailure else { return "\(error)" }
@@ -211,9 +216,9 @@ struct SupervisedDriver: ContainerDriver {
     /// time), or gone after writing the exit status. Nil when neither: the container is lost.
     func adopt(id: String, memoryLimit: Int64?) -> (any TaskContainer)? {
         let dir = "\(directory)/\(id)"
-        let launch = (try? Data(contentsOf: URL(fileURLWithPath: SupervisedLaunch.file(in: dir))))
-            .flatMap { try? JSONDecoder().decode(SupervisedLaunch.self, from: $0) }
-        guard let record = launch?.supervisor ?? (try? String(contentsOfFile: dir + "/supervisor", encoding: .utf8)) else { return nil }
+        // Earlier versions kept the record in a file of its own.
+        guard let record = (try? SupervisedLaunch.read(in: dir))?.supervisor
+            ?? (try? String(contentsOfFile: dir + "/supervisor", encoding: .utf8)) else { return nil }
         let fields = record.split(whereSeparator: \.isWhitespace)
         guard fields.count == 2, let pid = Int32(fields[0]), let startTime = UInt64(fields[1]) else { return nil }
         let container = SupervisedContainer(id: id, directory: dir, supervisorPID: pid, isChild: false, cgroups: cgroups,
@@ -355,8 +360,7 @@ final class SupervisedContainer: TaskContainer, @unchecked Sendable {
               let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw BerthError(.invalidState, "container \(id.prefix(12)) has no recorded PID in \(directory)")
         }
-        let data = try Data(contentsOf: URL(fileURLWithPath: SupervisedLaunch.file(in: directory)))
-        let launch = try JSONDecoder().decode(SupervisedLaunch.self, from: data)
+        let launch = try SupervisedLaunch.read(in: directory)
         return try ContainerExec.run(argv, env: env, container: id, configuration: launch.configuration, pid: pid, cgroups: cgroups, timeout: timeout)
     }
 }
