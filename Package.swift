@@ -9,11 +9,19 @@ import PackageDescription
 // looks its own symbols up. `berth --version`: 11.2 -> 7.3 ms CPU (docs/benchmarks.md).
 let executableLinking: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])]
 
+// The modules `berth run` links (Sources/berth/main.swift): an extension member of Foundation
+// proper, visible only because a dependency imports Foundation, would link all of Foundation and
+// ICU into that executable. With this feature a module sees only what it imports itself, and
+// these import FoundationEssentials.
+let runPathSettings: [SwiftSetting] = [.enableUpcomingFeature("MemberImportVisibility")]
+
 let package = Package(
     name: "Berth",
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "berth", targets: ["berth"]),
+        // Every subcommand but `berth run --rootfs`; `berth` execs it from its own directory.
+        .executable(name: "berth-full", targets: ["berth-full"]),
         .executable(name: "berth-bench", targets: ["berth-bench"]),
         .executable(name: "berth-supervise", targets: ["berth-supervise"]),
         .executable(name: "berth-example-launcher", targets: ["berth-example-launcher"]),
@@ -57,7 +65,7 @@ let package = Package(
         .systemLibrary(name: "CXattr"),
         // <sys/epoll.h>, part of libc: berth-bench's simulated agents, thousands of sockets on one thread.
         .systemLibrary(name: "CEpoll"),
-        .target(name: "BerthCore"),
+        .target(name: "BerthCore", swiftSettings: runPathSettings),
         // Pure: a snapshot in, offers out; no clock, no I/O (DESIGN.md).
         .target(name: "BerthAllocator", dependencies: ["BerthCore"]),
         // Wire types only: Mesos v1 scheduler JSON, agent<->coordinator messages, RecordIO.
@@ -83,7 +91,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "BerthOCI", dependencies: ["BerthCore", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "BerthOCI", dependencies: ["BerthCore", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: runPathSettings),
         .target(name: "BerthImage", dependencies: [
             "BerthCore", "BerthOCI", "CZlib", "CZstd", "CXattr",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -91,13 +99,17 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "BerthLinux", dependencies: ["BerthCore", "CBerthShim", "CSeccomp", "CCap"]),
+        .target(name: "BerthLinux", dependencies: ["BerthCore", "CBerthShim", "CSeccomp", "CCap"], swiftSettings: runPathSettings),
         .target(name: "BerthCgroups", dependencies: [
             "BerthCore", "BerthLinux", .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: runPathSettings),
         .target(name: "BerthRuntime", dependencies: [
             "BerthCore", "BerthOCI", "BerthLinux", "BerthCgroups", .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: runPathSettings),
+        // `berth run`'s options and foreground run, shared by `berth` (--rootfs) and `berth-full` (images).
+        .target(name: "BerthRunCLI", dependencies: [
+            "BerthCore", "BerthLinux", "BerthCgroups", "BerthRuntime", .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: runPathSettings),
         // The agent daemon: registration, task launch through the runtime, status updates. It reads
         // the coordinator's RecordIO stream with the SDK's reader (BerthFramework).
         .target(name: "BerthAgent", dependencies: [
@@ -109,8 +121,11 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .executableTarget(name: "berth", dependencies: [
-            "BerthCore", "BerthRuntime", "BerthCgroups", "BerthLinux", "BerthOCI", "BerthImage", "BerthCoordinator", "BerthAgent",
+        // `berth run --rootfs` in a small executable; the rest is handed to berth-full.
+        .executableTarget(name: "berth", dependencies: ["BerthCore", "BerthRunCLI"], swiftSettings: runPathSettings,
+                          linkerSettings: executableLinking),
+        .executableTarget(name: "berth-full", dependencies: [
+            "BerthRunCLI", "BerthCore", "BerthRuntime", "BerthCgroups", "BerthLinux", "BerthOCI", "BerthImage", "BerthCoordinator", "BerthAgent",
             "BerthFramework", "BerthProtocol",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -136,7 +151,7 @@ let package = Package(
         .target(name: "BerthTestSupport", dependencies: ["BerthCore"], path: "Tests/BerthTestSupport"),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"]),
         // The CLI's own logic, tested in-process (the executable target is importable in tests).
-        .testTarget(name: "BerthCLITests", dependencies: ["berth", "BerthTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "BerthCLITests", dependencies: ["berth-full", "BerthRunCLI", "BerthTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "BerthAllocatorTests", dependencies: ["BerthAllocator", "BerthCore"]),
         .testTarget(name: "BerthProtocolTests", dependencies: ["BerthProtocol", "BerthCore"]),
         .testTarget(name: "BerthCoordinatorTests", dependencies: [

@@ -8,8 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 # The Swift runtime and Foundation linked in: a container starts ~9 ms sooner than with them
-# loaded as shared libraries (docs/benchmarks.md). berth-supervise is C and links nothing of Swift.
+# loaded as shared libraries (docs/benchmarks.md). berth runs `berth run --rootfs` itself and
+# hands every other command to berth-full beside it. berth-supervise is C and links nothing of Swift.
 swift build -c release --static-swift-stdlib --product berth >&2
+swift build -c release --static-swift-stdlib --product berth-full >&2
 swift build -c release --product berth-supervise >&2
 bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
 cp "$(swift build -c release --show-bin-path)/berth-supervise" "$bin/berth-supervise"

@@ -1,5 +1,5 @@
 import BerthCore
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Raw access to cgroup control files. Kernfs takes each value in a single write(2), and the
@@ -75,8 +75,8 @@ enum CgroupFiles {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return [] }
         return names.sorted().compactMap { name in
             let child = path + "/" + name
-            var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: child, isDirectory: &isDirectory) && isDirectory.boolValue ? child : nil
+            var info = stat()
+            return lstat(child, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR ? child : nil
         }
     }
 

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,7 +35,7 @@ public struct CommandResult: Sendable, CustomStringConvertible {
 /// socket pair for CFSocket".
 public final class SpawnedCommand {
     public let pid: pid_t
-    private static let spawnLock = NSLock()
+    private static let spawnLock = Mutex(())
     private var stdoutFD: Int32
     private var stderrFD: Int32
     private var stdout = Data()
@@ -42,11 +43,23 @@ public final class SpawnedCommand {
     private var status: Int32?
 
     public init(_ arguments: [String], stdin: String? = nil) throws {
-        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1], inPipe: [Int32] = [-1, -1]
         // Serialized with other spawns of this kind so none inherits another's pipe ends before
         // they are marked close-on-exec (Glibc's module map has no pipe2).
-        Self.spawnLock.lock()
-        defer { Self.spawnLock.unlock() }
+        let (pid, stdoutFD, stderrFD, stdinFD) = try Self.spawnLock.withLock { _ in try Self.spawn(arguments) }
+        self.pid = pid
+        self.stdoutFD = stdoutFD
+        self.stderrFD = stderrFD
+        if let stdin {
+            let bytes = Array(stdin.utf8)
+            _ = bytes.withUnsafeBytes { write(stdinFD, $0.baseAddress, $0.count) }
+        }
+        close(stdinFD)
+    }
+
+    /// Starts the command with pipes on its stdin, stdout and stderr; returns its PID and this
+    /// side's ends of the pipes.
+    private static func spawn(_ arguments: [String]) throws -> (pid: pid_t, stdout: Int32, stderr: Int32, stdin: Int32) {
+        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1], inPipe: [Int32] = [-1, -1]
         guard pipe(&outPipe) == 0, pipe(&errPipe) == 0, pipe(&inPipe) == 0 else {
             throw SystemError("pipe", errno: errno)
         }
@@ -66,14 +79,7 @@ public final class SpawnedCommand {
             close(outPipe[0]); close(errPipe[0]); close(inPipe[1])
             throw BerthError(.notFound, "run \(arguments[0]): \(Errno.name(result)) (\(Errno.message(result)))", underlying: SystemError("posix_spawn \(arguments[0])", errno: result))
         }
-        self.pid = pid
-        stdoutFD = outPipe[0]
-        stderrFD = errPipe[0]
-        if let stdin {
-            let bytes = Array(stdin.utf8)
-            _ = bytes.withUnsafeBytes { write(inPipe[1], $0.baseAddress, $0.count) }
-        }
-        close(inPipe[1])
+        return (pid, outPipe[0], errPipe[0], inPipe[1])
     }
 
     deinit {

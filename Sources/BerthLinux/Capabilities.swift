@@ -1,6 +1,6 @@
 import BerthCore
 import CCap
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// A set of Linux capabilities by name ("CAP_NET_ADMIN"), resolved with libcap so names the
@@ -33,7 +33,7 @@ public struct CapabilitySet: Sendable, Hashable, CustomStringConvertible {
     /// The highest capability number this kernel supports.
     public static let lastCapability: Int32 = {
         if let text = try? String(contentsOfFile: "/proc/sys/kernel/cap_last_cap", encoding: .utf8),
-           let value = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+           let value = Int32(text.trimmingWhitespace) {
             return value
         }
         return 40

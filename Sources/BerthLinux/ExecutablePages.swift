@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Hands back to the kernel the pages of this program's own executable that it has touched so

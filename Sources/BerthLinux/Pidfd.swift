@@ -1,6 +1,6 @@
 import BerthCore
 import CBerthShim
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// pidfds of processes that are not this process's children (a container supervisor after an

@@ -1,7 +1,8 @@
 import BerthCore
 import CSeccomp
-import Foundation
+import FoundationEssentials
 import Glibc
+import Synchronization
 
 /// What the kernel does when a system call matches a rule (or no rule, for the default action).
 public enum SeccompAction: Sendable, Hashable {
@@ -250,9 +251,8 @@ public enum SeccompCompiler {
 
 /// Compiled filters by spec, so a profile is compiled once per agent, not once per launch.
 /// Two threads missing the same spec at once may both compile it; the result is the same bytes.
-public final class SeccompProgramCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var programs: [SeccompFilterSpec: SeccompProgram] = [:]
+public final class SeccompProgramCache: Sendable {
+    private let programs = Mutex<[SeccompFilterSpec: SeccompProgram]>([:])
 
     public init() {}
 
@@ -261,36 +261,28 @@ public final class SeccompProgramCache: @unchecked Sendable {
         if let cached = cached(spec) { return cached }
         // Compile outside the lock: a few milliseconds during which other specs stay readable.
         let program = try SeccompCompiler.compile(spec)
-        lock.lock()
-        defer { lock.unlock() }
-        if let raced = programs[spec] { return raced }
-        programs[spec] = program
-        return program
+        return programs.withLock { programs in
+            if let raced = programs[spec] { return raced }
+            programs[spec] = program
+            return program
+        }
     }
 
     /// Adds a program compiled elsewhere (read from a disk cache) for `spec`.
     public func insert(_ program: SeccompProgram, for spec: SeccompFilterSpec) {
-        lock.lock()
-        defer { lock.unlock() }
-        programs[spec] = program
+        programs.withLock { $0[spec] = program }
     }
 
     public func cached(_ spec: SeccompFilterSpec) -> SeccompProgram? {
-        lock.lock()
-        defer { lock.unlock() }
-        return programs[spec]
+        programs.withLock { $0[spec] }
     }
 
     public var count: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return programs.count
+        programs.withLock { $0.count }
     }
 
     public func removeAll() {
-        lock.lock()
-        defer { lock.unlock() }
-        programs.removeAll()
+        programs.withLock { $0.removeAll() }
     }
 }
 

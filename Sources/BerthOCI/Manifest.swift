@@ -1,5 +1,6 @@
 import BerthCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// An OCI image manifest or a Docker schema 2 manifest (the same shape).
 public struct Manifest: Hashable, Sendable, Codable {

@@ -1,7 +1,8 @@
 import BerthCgroups
 import BerthCore
 import BerthLinux
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 
 /// How a container's run ended, with the message a person needs when it was not a plain exit.
@@ -161,8 +162,8 @@ public final class Container: @unchecked Sendable {
 
     func makePlan() throws -> ContainerPlan {
         let rootfs = configuration.rootfs
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: rootfs, isDirectory: &isDirectory), isDirectory.boolValue else {
+        var info = stat()
+        guard stat(rootfs, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
             throw BerthError(.notFound, "rootfs \(rootfs) is not a directory: give the directory holding the container's root filesystem")
         }
         let user = try UserResolver.resolve(configuration.user, rootfs: configuration.filesRoot)

@@ -1,6 +1,7 @@
 import BerthCgroups
 import BerthCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What a user asks for when running one container (`berth run` options).
 public struct ContainerConfiguration: Sendable {

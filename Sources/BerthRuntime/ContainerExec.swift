@@ -1,7 +1,7 @@
 import BerthCgroups
 import BerthCore
 import BerthLinux
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// How a command run inside a running container ended (`ContainerExec.run`).
@@ -87,7 +87,7 @@ public enum ContainerExec {
         }
         if !timedOut, let commandPID { kill(-commandPID, SIGKILL) }
         return ExecResult(status: timedOut ? nil : status, timedOut: timedOut,
-                          output: String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+                          output: String(String(decoding: output, as: UTF8.self).trimmingWhitespace))
     }
 }
 

@@ -1,6 +1,7 @@
 import BerthCore
 import BerthLinux
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A seccomp profile in Docker's JSON format, which is also the OCI runtime spec's `linux.seccomp`
 /// object plus Docker's `archMap` and per-rule `includes`/`excludes`. A profile is resolved against
@@ -124,24 +125,21 @@ public struct SeccompProfile: Codable, Sendable, Hashable {
 
 extension SeccompProfile {
     public static func load(path: String) throws -> SeccompProfile {
-        let data: Data
+        let bytes: [UInt8]
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw BerthError(.invalidArgument, "cannot read seccomp profile \(path): \(error.localizedDescription)", underlying: error)
+            bytes = try FileBytes.read(path)
+        } catch let error as SystemError {
+            throw BerthError(.invalidArgument, "cannot read seccomp profile \(path): \(error.errnoName) (\(Errno.message(error.errno)))", underlying: error)
         }
-        return try parse(data, source: path)
+        return try parse(Data(bytes), source: path)
     }
 
     /// Parses a Docker profile or an OCI `linux.seccomp` object. `source` names the input in errors
     /// ("/etc/berth/seccomp.json: syscalls[3].action: unknown action ...").
     public static func parse(_ data: Data, source: String) throws -> SeccompProfile {
-        // JSONDecoder says only "not valid JSON"; JSONSerialization says where.
-        do {
-            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-        } catch {
-            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
-            throw BerthError(.invalidArgument, "\(source): not valid JSON: \(detail)", underlying: error)
+        // JSONDecoder says only "not valid JSON"; this says where.
+        if let detail = JSONSyntax.firstError(in: Array(data)) {
+            throw BerthError(.invalidArgument, "\(source): not valid JSON: \(detail)")
         }
         do {
             return try JSONDecoder().decode(SeccompProfile.self, from: data)

@@ -1,5 +1,5 @@
 import BerthCore
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// The user a container process runs as, resolved against the container's own /etc/passwd and

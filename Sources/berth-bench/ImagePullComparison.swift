@@ -13,10 +13,7 @@ struct ImagePullComparison {
     let runs: Int
 
     func measure(into report: inout Report) throws {
-        let berth = try Tool.executableDirectory() + "/berth"
-        guard FileManager.default.isExecutableFile(atPath: berth) else {
-            throw BerthError(.notFound, "\(berth) is missing: build the berth product too (swift build -c release --product berth)")
-        }
+        let berth = try Tool.locateBerth(nil, needsFull: true)
         let skopeo = try Tool.find("skopeo")
         let registry = try BenchRegistry(directory: workDirectory + "/registry")
         defer { registry.stop() }

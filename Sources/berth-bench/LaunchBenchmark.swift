@@ -86,7 +86,7 @@ struct LaunchBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         guard geteuid() == 0 else { throw BerthError(.invalidState, "berth-bench launch runs a real agent, which needs root") }
-        let berthPath = try Tool.locateBerth(berth)
+        let berthPath = try Tool.locateBerth(berth, needsFull: true)
         let supervise = (berthPath as NSString).deletingLastPathComponent + "/berth-supervise"
         guard access(supervise, X_OK) == 0 else {
             throw BerthError(.notFound, "no berth-supervise beside \(berthPath): build it with `swift build -c release --product berth-supervise` (the agent would run containers unsupervised, which is not what users get)")

@@ -46,8 +46,9 @@ enum Tool {
         return (exe as NSString).deletingLastPathComponent
     }
 
-    /// `given` (--berth), else the berth beside this executable, resolved.
-    static func locateBerth(_ given: String?) throws -> String {
+    /// `given` (--berth), else the berth beside this executable, resolved. With `needsFull`, the
+    /// command runs more than `berth run --rootfs`, which only berth-full beside berth has.
+    static func locateBerth(_ given: String?, needsFull: Bool = false) throws -> String {
         let path = try given ?? executableDirectory() + "/berth"
         guard access(path, X_OK) == 0 else {
             if given != nil { throw BerthError(.notFound, "--berth \(path): not an executable file") }
@@ -56,7 +57,15 @@ enum Tool {
                 using the same scratch path, or pass --berth PATH
                 """)
         }
-        return try resolve(path, what: "berth binary")
+        let resolved = try resolve(path, what: "berth binary")
+        let full = (resolved as NSString).deletingLastPathComponent + "/berth-full"
+        if needsFull, access(full, X_OK) != 0 {
+            throw BerthError(.notFound, """
+                no berth-full beside \(resolved): build it with `swift build -c release --product berth-full` \
+                using the same scratch path (berth hands every command but `run --rootfs` to it)
+                """)
+        }
+        return resolved
     }
 
     /// Runs one of the package's scripts (rootfs/build.sh, rootfs/image.sh) and returns the path

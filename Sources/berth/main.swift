@@ -1,45 +1,24 @@
-import ArgumentParser
-import BerthCore
-import Foundation
+import BerthRunCLI
+import Glibc
 
-struct Berth: ParsableCommand {
-    static let version = BerthVersion.current
+// `berth`: `berth run --rootfs` runs here; every other command, and `berth run IMAGE`, is
+// `berth-full`, installed beside this executable and exec'd with the same arguments.
+//
+// Why two executables: `berth run` is timed against runc, and the start of the one executable
+// that held every subcommand (NIO, Hummingbird, GRDB, the registry client, all of Foundation:
+// 144,000 relocations, 850 page faults) took 5 to 6 ms of a 10 ms run. This one links
+// the runtime, swift-log and FoundationEssentials only (docs/benchmarks.md, "berth run vs runc").
 
-    static let configuration = CommandConfiguration(
-        commandName: "berth",
-        abstract: "Run containerized work on Linux hosts.",
-        version: version,
-        subcommands: [RunCommand.self, ImageCommand.self, LoginCommand.self, UpCommand.self, CoordinatorCommand.self, AgentCommand.self, StateCommand.self,
-                      FrameworkCommands.self, TaskCommands.self, VersionCommand.self]
-    )
-}
-
-struct TaskCommands: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "task", abstract: "Tasks on the cluster.",
-                                                    subcommands: [TaskRun.self, TaskKill.self, TaskList.self, TaskLogs.self])
-}
-
-// Parse errors exit 125 as `docker run` does, so scripts can tell "berth refused" from the
-// command's own status; --help and --version exit 0.
-do {
-    if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "run" {
-        let arguments = CommandLine.arguments.dropFirst(2)
-        if RunOptions.asksForHelp(arguments) {
-            print(Berth.helpMessage(for: RunCommand.self))
-            exit(0)
-        }
-        // `berth run` is timed against runc: its usual forms skip ArgumentParser (RunFastParse.swift).
-        if let options = RunOptions.parseFast(arguments) { try options.run() }
+let arguments = CommandLine.arguments
+if arguments.count > 1, arguments[1] == "run", !RunOptions.asksForHelp(arguments.dropFirst(2)),
+   let options = RunOptions.parseFast(arguments.dropFirst(2)), options.rootfs != nil {
+    do {
+        try options.run()
+    } catch let status as ExitStatusError {
+        exit(status.code)
+    } catch {
+        Terminal.error("\(error)")
+        exit(125)
     }
-    var command = try Berth.parseAsRoot()
-    try command.run()
-} catch let status as ExitStatusError {
-    exit(status.code)
-} catch {
-    let code = Berth.exitCode(for: error)
-    if code == .success {
-        Berth.exit(withError: error)
-    }
-    FileHandle.standardError.write(Data((Berth.fullMessage(for: error) + "\n").utf8))
-    exit(error is BerthError || error is ValidationError || Berth.exitCode(for: error) == .validationFailure ? 125 : code.rawValue)
 }
+FullCommand.exec(arguments)

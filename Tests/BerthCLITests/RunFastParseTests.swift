@@ -1,5 +1,6 @@
 import ArgumentParser
-@testable import berth
+@testable import berth_full
+import BerthRunCLI
 import BerthTestSupport
 import Testing
 

@@ -128,7 +128,7 @@ private func parse(_ json: String) throws -> SeccompProfile {
 
     @Test(arguments: [
         ("{", "test.json: not valid JSON: Unexpected end of file"),
-        ("{\"defaultAction\": \"SCMP_ACT_ERRNO\" \"syscalls\": []}", "test.json: not valid JSON: "),
+        ("{\"defaultAction\": \"SCMP_ACT_ERRNO\" \"syscalls\": []}", "test.json: not valid JSON: Unexpected character '\"' at line 1, column 36"),
         ("[]", "test.json: expected an object"),
         (syscallsWithBadAction,
          #"test.json: syscalls[3].action: unknown action "SCMP_ACT_FOO"; accepted: SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL, SCMP_ACT_KILL_THREAD, SCMP_ACT_KILL_PROCESS, SCMP_ACT_TRAP, SCMP_ACT_TRACE, SCMP_ACT_LOG"#),

@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import BerthCoordinator
 import BerthProtocol
+import BerthRunCLI
 import Foundation
 import NIOCore
 

@@ -11,7 +11,7 @@ extension RunOptions {
     /// convert or that starts with `-`, arguments `validate()` refuses) returns nil, and
     /// ArgumentParser parses the whole line as before, with its messages. The two readings are
     /// compared in `RunFastParseTests`.
-    static func parseFast(_ arguments: ArraySlice<String>) -> RunOptions? {
+    public static func parseFast(_ arguments: ArraySlice<String>) -> RunOptions? {
         var options = RunOptions()
         var seen = Set<String>()
         var index = arguments.startIndex
@@ -57,7 +57,7 @@ extension RunOptions {
     /// Whether `--help` or `-h` comes among the options, before the image or `--`. ArgumentParser
     /// cannot tell: `berth run` captures its command for passthrough, options included, so it took
     /// `berth run --help` for an image named "--help".
-    static func asksForHelp(_ arguments: ArraySlice<String>) -> Bool {
+    public static func asksForHelp(_ arguments: ArraySlice<String>) -> Bool {
         var index = arguments.startIndex
         while index < arguments.endIndex {
             let argument = arguments[index]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BerthCore
+import BerthRunCLI
 import BerthImage
 import BerthOCI
 import Foundation

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import BerthAgent
 import BerthCoordinator
 import BerthProtocol
+import BerthRunCLI
 import Foundation
 import NIOCore
 

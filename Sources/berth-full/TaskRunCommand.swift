@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import BerthCore
+import BerthRunCLI
 import BerthFramework
 import BerthProtocol
 import Foundation

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BerthAgent
 import BerthCore
+import BerthRunCLI
 import BerthImage
 import BerthProtocol
 import Foundation

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BerthCoordinator
 import BerthCore
+import BerthRunCLI
 import Foundation
 import Logging
 import ServiceLifecycle

@@ -2,6 +2,7 @@ import ArgumentParser
 import BerthAgent
 import BerthCoordinator
 import BerthCore
+import BerthRunCLI
 import BerthImage
 import Foundation
 import Logging
