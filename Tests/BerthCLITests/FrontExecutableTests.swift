@@ -17,11 +17,13 @@ struct FrontExecutableTests {
     }
 
     @Test func aMissingBerthFullIsNamedWithTheFix() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-front-\(RandomUUID().string)")
+        // A hard link, in the products directory so it is the same file system: a copy would be
+        // open for writing while other tests fork, and exec'ing it could fail with ETXTBSY.
+        let directory = TestHost.productsDirectory.appendingPathComponent("front-test-\(RandomUUID().string)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let lonely = directory.appendingPathComponent("berth").path
-        try FileManager.default.copyItem(atPath: TestHost.berthBinary, toPath: lonely)
+        try FileManager.default.linkItem(atPath: TestHost.berthBinary, toPath: lonely)
         let result = try Fixtures.run(lonely, ["agent", "ls"])
         #expect(result.status == 125, "\(result)")
         #expect(result.stderr.contains("cannot run \(directory.path)/berth-full: ENOENT"), "\(result)")
