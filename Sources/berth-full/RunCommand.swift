@@ -95,8 +95,10 @@ struct RunCommand: ParsableCommand {
         do { try options.validate() } catch { throw ValidationError(error.message) }
     }
 
-    func run() throws {
-        let options = self.options
+    func run() throws { try Self.run(options) }
+
+    /// Runs the container, from an image or a directory, in the foreground.
+    static func run(_ options: RunOptions) throws {
         do {
             try options.run { image, containerID, logger in try Self.prepareImage(image, containerID: containerID, options: options, logger: logger) }
         } catch let error as UsageError {

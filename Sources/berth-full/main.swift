@@ -29,8 +29,8 @@ do {
             print(Berth.helpMessage(for: RunCommand.self))
             exit(0)
         }
-        // `berth run` is timed against runc: its usual forms skip ArgumentParser (RunFastParse.swift).
-        if let options = RunOptions.parseFast(arguments) { try options.run() }
+        // `berth run IMAGE`'s usual forms skip ArgumentParser here too (RunFastParse.swift).
+        if let options = RunOptions.parseFast(arguments) { try RunCommand.run(options) }
     }
     var command = try Berth.parseAsRoot()
     try command.run()
