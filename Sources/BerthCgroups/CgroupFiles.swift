@@ -7,20 +7,7 @@ import Glibc
 /// syscalls and throws `SystemError`; the drivers add which cgroup and which limit.
 enum CgroupFiles {
     static func read(_ path: String) throws -> String {
-        let fd = try openRetrying(path, O_RDONLY | O_CLOEXEC, step: "open \(path)")
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw SystemError("read \(path)", errno: errno)
-            }
-            if count == 0 { break }
-            bytes.append(contentsOf: buffer[0..<count])
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        String(decoding: try FileBytes.read(path), as: UTF8.self)
     }
 
     /// nil when the file does not exist: optional kernel features (memory.peak, memory.swap.max).

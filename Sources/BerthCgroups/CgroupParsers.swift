@@ -1,7 +1,6 @@
 // Pure parsers of the kernel's cgroup text formats, table-tested with real samples.
 import BerthCore
 import FoundationEssentials
-import Glibc
 
 /// /proc/self/cgroup: "0::/path" for v2, "N:ctrl[,ctrl]:/path" for each v1 hierarchy.
 public struct ProcSelfCgroup: Sendable, Equatable {

@@ -8,11 +8,14 @@ import Glibc
 public enum FileBytes {
     public static func read(_ path: String) throws -> [UInt8] {
         #if canImport(Glibc)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        var fd: Int32
+        repeat {
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+        } while fd < 0 && errno == EINTR
         guard fd >= 0 else { throw SystemError("open \(path)", errno: errno) }
         defer { close(fd) }
         var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
+        var buffer = [UInt8](repeating: 0, count: 16384)
         while true {
             let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if count < 0 {

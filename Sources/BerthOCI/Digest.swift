@@ -1,7 +1,6 @@
 import BerthCore
 import Crypto
 import FoundationEssentials
-import Glibc
 
 /// A content digest, "sha256:<64 hex>", as the OCI image spec defines it. Only sha256 and sha512
 /// are accepted: those are the algorithms registries use, and both are verified while streaming.

@@ -1,6 +1,5 @@
 import BerthCore
 import FoundationEssentials
-import Glibc
 
 /// An OCI image manifest or a Docker schema 2 manifest (the same shape).
 public struct Manifest: Hashable, Sendable, Codable {

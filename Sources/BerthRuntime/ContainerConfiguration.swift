@@ -1,7 +1,6 @@
 import BerthCgroups
 import BerthCore
 import FoundationEssentials
-import Glibc
 
 /// What a user asks for when running one container (`berth run` options).
 public struct ContainerConfiguration: Sendable {

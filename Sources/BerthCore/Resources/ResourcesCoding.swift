@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 
 /// The Mesos v1 JSON shape of a resource:
 /// `{"name":"cpus","type":"SCALAR","scalar":{"value":0.5},"reservations":[{"type":"STATIC","role":"eng"}]}`.
