@@ -6,7 +6,7 @@ import Glibc
 //
 // Why two executables: `berth run` is timed against runc, and the start of the one executable
 // that held every subcommand (NIO, Hummingbird, GRDB, the registry client, all of Foundation:
-// 144,000 relocations, 850 page faults) took 5 to 6 ms of a 10 ms run. This one links
+// 144,000 relocations, 850 page faults) took 5 to 6 ms of every run. This one links
 // the runtime, swift-log and FoundationEssentials only (docs/benchmarks.md, "berth run vs runc").
 
 let arguments = CommandLine.arguments
