@@ -176,7 +176,9 @@ public struct RunOptions: Equatable, Sendable {
             let config = try configurationFromOptions(rootfs: rootfsPath, image: prepared)
             let cgroups = try Cgroups.detect(logger: logger)
             logger.debug("\(cgroups.summary)")
-            container = Container(id: id, configuration: config, cgroups: cgroups, logger: logger)
+            // One container per process: the filter comes from the disk cache, and a memory
+            // cache would only hash the profile's rules twice more.
+            container = Container(id: id, configuration: config, cgroups: cgroups, seccompCache: nil, logger: logger)
             try container.start()
         } catch let failure as LaunchFailure {
             Terminal.error(Self.explain(failure, rootfs: rootfsPath))

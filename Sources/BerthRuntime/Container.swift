@@ -48,7 +48,7 @@ public final class Container: @unchecked Sendable {
     public let configuration: ContainerConfiguration
     public let hostname: String
     private let cgroups: CgroupManager
-    private let seccompCache: SeccompProgramCache
+    private let seccompCache: SeccompProgramCache?
     private let seccompDiskCache: SeccompDiskCache?
     private let logger: Logger
     private var state = State.created
@@ -58,7 +58,7 @@ public final class Container: @unchecked Sendable {
     public private(set) var clonedIntoCgroup = false
 
     public init(id: String = Container.newID(), configuration: ContainerConfiguration, cgroups: CgroupManager,
-                seccompCache: SeccompProgramCache = .shared, seccompDiskCache: SeccompDiskCache? = SeccompDiskCache(),
+                seccompCache: SeccompProgramCache? = .shared, seccompDiskCache: SeccompDiskCache? = SeccompDiskCache(),
                 logger: Logger = Logger(label: "berth.runtime")) {
         self.id = id
         self.configuration = configuration
@@ -191,8 +191,8 @@ public final class Container: @unchecked Sendable {
     }
 
     private func seccompProgram(for spec: SeccompFilterSpec) throws -> SeccompProgram {
-        guard let seccompDiskCache else { return try seccompCache.program(for: spec) }
-        return try seccompDiskCache.program(for: spec, memory: seccompCache)
+        if let seccompDiskCache { return try seccompDiskCache.program(for: spec, memory: seccompCache) }
+        return try seccompCache?.program(for: spec) ?? SeccompCompiler.compile(spec)
     }
 
     /// Sends a signal to the container's main process.

@@ -54,15 +54,17 @@ public struct SeccompDiskCache: Sendable {
 
     public func path(forKey key: String) -> String { "\(directory)/\(key).bpf" }
 
-    /// The program from memory, from disk, or compiled (and then stored in both).
-    public func program(for spec: SeccompFilterSpec, memory: SeccompProgramCache) throws -> SeccompProgram {
-        if let cached = memory.cached(spec) { return cached }
+    /// The program from memory, from disk, or compiled (and then stored in both). Without a
+    /// memory cache (a process that starts one container) only the disk is asked: looking the
+    /// spec up and inserting it would hash all of its rules twice for nothing.
+    public func program(for spec: SeccompFilterSpec, memory: SeccompProgramCache?) throws -> SeccompProgram {
+        if let cached = memory?.cached(spec) { return cached }
         let key = Self.keyDigest(for: spec)
         if let stored = load(key: key) {
-            memory.insert(stored, for: spec)
+            memory?.insert(stored, for: spec)
             return stored
         }
-        let program = try memory.program(for: spec)
+        let program = try memory?.program(for: spec) ?? SeccompCompiler.compile(spec)
         do {
             try store(program, key: key)
         } catch {

@@ -41,6 +41,17 @@ import Testing
             let memory = SeccompProgramCache()
             #expect(try cache.program(for: Self.spec, memory: memory) == planted)
             #expect(memory.cached(Self.spec) == planted)
+            // Without a memory cache (berth run) the disk answers too.
+            #expect(try cache.program(for: Self.spec, memory: nil) == planted)
+        }
+    }
+
+    @Test func withoutAMemoryCacheAMissCompilesAndStores() throws {
+        try Self.withCache { cache in
+            let key = SeccompDiskCache.keyDigest(for: Self.spec)
+            let compiled = try SeccompCompiler.compile(Self.spec)
+            #expect(try cache.program(for: Self.spec, memory: nil) == compiled)
+            #expect(cache.load(key: key) == compiled)
         }
     }
 
