@@ -55,7 +55,7 @@ public enum FileSystem {
     }
 
     /// False with errno set when a write fails or writes nothing.
-    private static func writeAll(_ bytes: some Collection<UInt8>, to fd: Int32) -> Bool {
+    public static func writeAll(_ bytes: some Collection<UInt8>, to fd: Int32) -> Bool {
         let contiguous = Array(bytes)
         var written = 0
         return contiguous.withUnsafeBytes { raw -> Bool in

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthLinux
 import Glibc
 import Logging
 
@@ -23,14 +24,7 @@ public enum Terminal {
     /// One line on stderr, prefixed with "berth: ". A plain write(2): FileHandle is outside
     /// FoundationEssentials, which is all that `berth run`'s executable links.
     public static func error(_ message: String) {
-        let line = Array("berth: \(message)\n".utf8)
-        var written = 0
-        while written < line.count {
-            let count = line[written...].withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { return }
-            written += count
-        }
+        _ = FileSystem.writeAll("berth: \(message)\n".utf8, to: 2)
     }
 }
 

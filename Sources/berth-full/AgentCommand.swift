@@ -1,9 +1,9 @@
 import ArgumentParser
 import BerthAgent
 import BerthCore
-import BerthRunCLI
 import BerthImage
 import BerthProtocol
+import BerthRunCLI
 import Foundation
 import Logging
 import ServiceLifecycle

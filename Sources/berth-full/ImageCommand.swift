@@ -1,8 +1,8 @@
 import ArgumentParser
 import BerthCore
-import BerthRunCLI
 import BerthImage
 import BerthOCI
+import BerthRunCLI
 import Foundation
 
 struct ImageCommand: ParsableCommand {

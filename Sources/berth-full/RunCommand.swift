@@ -1,11 +1,8 @@
 import ArgumentParser
-import BerthCgroups
 import BerthCore
 import BerthImage
-import BerthLinux
 import BerthOCI
 import BerthRunCLI
-import BerthRuntime
 import Foundation
 import Logging
 

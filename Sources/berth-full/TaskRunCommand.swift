@@ -1,9 +1,9 @@
 import ArgumentParser
 import AsyncHTTPClient
 import BerthCore
-import BerthRunCLI
 import BerthFramework
 import BerthProtocol
+import BerthRunCLI
 import Foundation
 import NIOCore
 import NIOHTTP1

@@ -2,8 +2,8 @@ import ArgumentParser
 import BerthAgent
 import BerthCoordinator
 import BerthCore
-import BerthRunCLI
 import BerthImage
+import BerthRunCLI
 import Foundation
 import Logging
 import ServiceLifecycle
