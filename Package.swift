@@ -139,7 +139,7 @@ let package = Package(
         .executableTarget(name: "berth-example-launcher", dependencies: ["BerthCore", "BerthFramework", "BerthProtocol"],
                           path: "examples/launcher", linkerSettings: executableLinking),
         .executableTarget(name: "berth-bench", dependencies: [
-            "BerthCore", "BerthOCI", "BerthImage", "BerthAllocator", "BerthCoordinator", "BerthFramework", "BerthProtocol", "CEpoll",
+            "BerthCore", "BerthOCI", "BerthImage", "BerthAllocator", "BerthAgent", "BerthCoordinator", "BerthFramework", "BerthProtocol", "CEpoll",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -151,7 +151,7 @@ let package = Package(
         .target(name: "BerthTestSupport", dependencies: ["BerthCore"], path: "Tests/BerthTestSupport"),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"]),
         // The CLI's own logic, tested in-process (the executable target is importable in tests).
-        .testTarget(name: "BerthCLITests", dependencies: ["berth-full", "BerthRunCLI", "BerthTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "BerthCLITests", dependencies: ["berth-full", "BerthAgent", "BerthCore", "BerthImage", "BerthRunCLI", "BerthTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "BerthAllocatorTests", dependencies: ["BerthAllocator", "BerthCore"]),
         .testTarget(name: "BerthProtocolTests", dependencies: ["BerthProtocol", "BerthCore"]),
         .testTarget(name: "BerthCoordinatorTests", dependencies: [

@@ -78,4 +78,11 @@ extension Agent {
             try? await Task.sleep(for: .milliseconds(20))
         }
     }
+
+    /// At a graceful stop with no container left running: the runtime directory goes too, so a
+    /// host where agents with other homes came and went keeps no empty directories in /run.
+    func removeRuntimeDirectoryIfUnused() {
+        let root = configuration.runtimeDirectory
+        if rmdir(root + "/containers") == 0 { rmdir(root) }
+    }
 }

@@ -90,8 +90,14 @@ public actor Agent {
         images = try LocalImages(home: configuration.home, logger: logger)
         cgroups = try Cgroups.detect(logger: logger)
         if let supervision = configuration.supervision {
-            driver = SupervisedDriver(supervision: supervision, directory: store.root + "/containers", cgroups: cgroups,
-                                      logRotation: configuration.logRotation, logger: logger)
+            let containers = configuration.runtimeDirectory + "/containers"
+            do {
+                try Directories.create(containers, mode: 0o700)
+            } catch {
+                throw BerthError(.system, "create the agent's runtime directory \(containers): \(error); give --runtime-dir a writable directory, best on a tmpfs such as /run")
+            }
+            driver = SupervisedDriver(supervision: supervision, directory: containers, legacyDirectory: store.root + "/containers",
+                                      cgroups: cgroups, logRotation: configuration.logRotation, logger: logger)
         } else {
             driver = InProcessDriver(cgroups: cgroups, logger: logger)
         }

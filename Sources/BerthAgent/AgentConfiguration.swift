@@ -9,6 +9,11 @@ public struct AgentConfiguration: Sendable {
     public var coordinator: String
     /// Images (shared with `berth run`) and, under `agent/`, the agent's ID, tasks and sandboxes.
     public var home: BerthHome
+    /// What the agent needs across its own restarts but not the host's (Mesos' `--runtime_dir`):
+    /// each supervised container's `launch.json`, `pid` and `exit`, under `containers/`. A tmpfs
+    /// by default, because every launch makes and removes these files and, on a disk, the file
+    /// system's work for them was a large part of a launch (docs/benchmarks.md).
+    public var runtimeDirectory: String
     public var hostname: String
     /// What the agent offers: detected, with `--resources` taking precedence name by name.
     public var resources: Resources
@@ -42,6 +47,14 @@ public struct AgentConfiguration: Sendable {
         self.home = home
         self.hostname = hostname
         self.resources = resources
+        runtimeDirectory = Self.defaultRuntimeDirectory(home: home.root)
+    }
+
+    /// `/run/berth/agent/<home>`, the home's path percent-encoded into one component: agents on
+    /// one host with different homes never share it.
+    public static func defaultRuntimeDirectory(home: String) -> String {
+        let path = home.drop { $0 == "/" }
+        return "/run/berth/agent/" + AgentStore.component(path.isEmpty ? "root" : String(path))
     }
 
     public struct LogRotation: Sendable, Equatable {

@@ -22,5 +22,6 @@ public struct AgentService: Service {
         }
         await agent.stopAllTasks()
         await agent.checkpointsSettled()
+        await agent.removeRuntimeDirectoryIfUnused()
     }
 }

@@ -97,10 +97,13 @@ public struct SupervisedLaunch: Codable, Sendable {
 }
 
 /// Containers under a `berth-supervise` each: they outlive the agent, and a restarted agent
-/// adopts them again from `<home>/agent/containers/<id>`.
+/// adopts them again from `<runtime directory>/containers/<id>`.
 struct SupervisedDriver: ContainerDriver {
     let supervision: Supervision
     let directory: String
+    /// Where agents before the runtime directory kept their containers (`<home>/agent/containers`):
+    /// those still running are adopted from there.
+    let legacyDirectory: String?
     let cgroups: any CgroupManager
     /// Done by the supervisor, which copies the container's output from pipes into the sandbox.
     let logRotation: AgentConfiguration.LogRotation?
@@ -215,7 +218,8 @@ struct SupervisedDriver: ContainerDriver {
     /// The container of a previous agent run: its supervisor still running (same PID and start
     /// time), or gone after writing the exit status. Nil when neither: the container is lost.
     func adopt(id: String, memoryLimit: Int64?) -> (any TaskContainer)? {
-        let dir = "\(directory)/\(id)"
+        let candidates = [directory, legacyDirectory].compactMap { $0.map { "\($0)/\(id)" } }
+        guard let dir = candidates.first(where: { access($0, F_OK) == 0 }) else { return nil }
         // Earlier versions kept the record in a file of its own.
         guard let record = (try? SupervisedLaunch.read(in: dir))?.supervisor
             ?? (try? String(contentsOfFile: dir + "/supervisor", encoding: .utf8)) else { return nil }

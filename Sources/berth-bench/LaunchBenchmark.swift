@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import BerthAgent
 import BerthCoordinator
 import BerthCore
 import BerthImage
@@ -141,6 +142,7 @@ struct LaunchBenchmark: AsyncParsableCommand {
         report.add("loadavg_1m_before", Tool.loadAverage())
         report.add("work_dir", workDir)
         report.add("work_dir_fs", Self.fileSystemType(of: workDir))
+        report.add("runtime_dir_fs", Self.fileSystemType(of: runtimeDirectory(home: home)))
         report.add("agent_idle_rss_kib", idleRSS)
         // RSS less the binary's clean file pages: what the agent itself allocated.
         report.add("agent_idle_rss_anon_kib", idleAnon)
@@ -159,7 +161,7 @@ struct LaunchBenchmark: AsyncParsableCommand {
         try await waitFor("\(tasks) tasks to end", log: agent.stderrPath) { await framework.progress.ended - endedBefore == ids.count }
         let finishedAt = ContinuousClock.now
         try await waitFor("the agent to clean up after \(tasks) tasks", log: agent.stderrPath) {
-            try await Self.cleanedUp(agent: agent, home: home)
+            try await Self.cleanedUp(agent: agent, home: home, runtimeDirectory: runtimeDirectory(home: home))
         }
         let cleanedAt = ContinuousClock.now
         let cpuAfter = HostMemory.cpuMilliseconds(agent.pid)
@@ -251,7 +253,7 @@ struct LaunchBenchmark: AsyncParsableCommand {
         try await waitFor("\(resident) killed tasks to end", log: agent.stderrPath) { await framework.progress.ended - baseline.ended == ids.count }
         let killed = ContinuousClock.now
         try await waitFor("the agent to clean up after the killed tasks", log: agent.stderrPath) {
-            try await Self.cleanedUp(agent: agent, home: home)
+            try await Self.cleanedUp(agent: agent, home: home, runtimeDirectory: runtimeDirectory(home: home))
         }
         report.add("resident_kill_ms", milliseconds: (killed - killStart) / .milliseconds(1))
         report.add("resident_cleanup_ms", milliseconds: (ContinuousClock.now - killStart) / .milliseconds(1))
@@ -264,9 +266,18 @@ struct LaunchBenchmark: AsyncParsableCommand {
                      "type": .string("DOCKER"), "docker": .object(["name": .string("example")])])])]))
     }
 
+    /// The agent's runtime directory: its default for the home unless `--agent-arg` gives one.
+    private func runtimeDirectory(home: String) -> String {
+        for (index, argument) in agentArgs.enumerated() {
+            if argument == "--runtime-dir", index + 1 < agentArgs.count { return agentArgs[index + 1] }
+            if argument.hasPrefix("--runtime-dir=") { return String(argument.dropFirst("--runtime-dir=".count)) }
+        }
+        return AgentConfiguration.defaultRuntimeDirectory(home: home)
+    }
+
     /// The agent forgot every task (all updates acknowledged), and no supervised container's
     /// directory, rootfs or cgroup is left.
-    static func cleanedUp(agent: AgentProcess, home: String) async throws -> Bool {
+    static func cleanedUp(agent: AgentProcess, home: String, runtimeDirectory: String) async throws -> Bool {
         let response = try await HTTPClient.shared.get(url: agent.url + "/state").get()
         guard response.status == .ok, let body = response.body,
               let state = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
@@ -275,7 +286,7 @@ struct LaunchBenchmark: AsyncParsableCommand {
         }
         guard tasks.isEmpty else { return false }
         let files = FileManager.default
-        for directory in [home + "/agent/containers", home + "/containers"] where !((try? files.contentsOfDirectory(atPath: directory)) ?? []).isEmpty {
+        for directory in [runtimeDirectory + "/containers", home + "/containers"] where !((try? files.contentsOfDirectory(atPath: directory)) ?? []).isEmpty {
             return false
         }
         guard let cgroup = agent.cgroupDirectory() else { return true }

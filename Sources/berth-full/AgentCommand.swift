@@ -117,8 +117,12 @@ struct AgentRun: ParsableCommand {
     }
 }
 
-/// Log rotation and garbage collection of an agent, shared by `berth agent` and `berth up`.
+/// The runtime directory, log rotation and garbage collection of an agent, shared by `berth agent`
+/// and `berth up`.
 struct AgentHousekeepingOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("State kept across agent restarts but not reboots: each supervised container's launch record, PID and exit status (default: /run/berth/agent/<home, encoded>; best on a tmpfs).", valueName: "dir"))
+    var runtimeDir: String?
+
     @Option(help: ArgumentHelp("Rotate a task's stdout and stderr at this size, e.g. 10M (needs berth-supervise).", valueName: "size"))
     var logMaxSize = "10M"
 
@@ -138,6 +142,10 @@ struct AgentHousekeepingOptions: ParsableArguments {
     var imageGcMinFree: String?
 
     func apply(to configuration: inout AgentConfiguration) throws {
+        if let runtimeDir {
+            guard runtimeDir.hasPrefix("/") else { throw ValidationError("--runtime-dir \(runtimeDir): give an absolute path") }
+            configuration.runtimeDirectory = runtimeDir
+        }
         guard logKeep >= 0 else { throw ValidationError("--log-keep \(logKeep): give a number of files from 0") }
         do {
             configuration.logRotation = .init(maxSize: try AgentConfiguration.parseSize(logMaxSize, option: "--log-max-size"), keep: logKeep)

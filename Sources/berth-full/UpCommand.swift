@@ -78,7 +78,7 @@ struct UpCommand: ParsableCommand {
         let defaultImage = defaultImage
         var settings = AgentConfiguration(coordinator: "", home: home, hostname: hostname, resources: resources)
         try housekeeping.apply(to: &settings)
-        let (logRotation, garbageCollection) = (settings.logRotation, settings.garbageCollection)
+        let (logRotation, garbageCollection, runtimeDirectory) = (settings.logRotation, settings.garbageCollection, settings.runtimeDirectory)
         try Blocking.run {
             let coordinator = try await CoordinatorServer(configuration: coordinatorSettings, logger: logger).start()
             let reachable = coordinatorSettings.host == "0.0.0.0" ? "127.0.0.1" : coordinatorSettings.host
@@ -89,6 +89,7 @@ struct UpCommand: ParsableCommand {
                 configuration.defaultImage = defaultImage
                 configuration.logRotation = logRotation
                 configuration.garbageCollection = garbageCollection
+                configuration.runtimeDirectory = runtimeDirectory
                 configuration.supervision = Supervision.besideExecutable()
                 if configuration.supervision == nil {
                     logger.warning("berth-supervise is not beside this berth binary: tasks are children of berth up and stop with it")

@@ -66,6 +66,11 @@ struct AgentEndToEndTests {
             let task = try await cluster.launch("metered", command: CommandInfo(value: "exec sleep 30"), resources: "cpus:0.25;mem:48",
                                                 killPolicy: KillPolicy(gracePeriod: DurationInfo(nanoseconds: 0)))
             _ = try await cluster.scheduler.update(task, .running)
+            // Supervised: its record is in the default runtime directory, not under the home.
+            let runtime = AgentConfiguration.defaultRuntimeDirectory(home: cluster.home) + "/containers"
+            let recorded = (try? FileManager.default.contentsOfDirectory(atPath: runtime)) ?? []
+            #expect(recorded.count == 1 && access(runtime + "/" + (recorded.first ?? "") + "/launch.json", F_OK) == 0, "in \(runtime): \(recorded)")
+            #expect(access(cluster.home + "/agent/containers", F_OK) != 0)
             let text = try await Self.get(cluster.agentURL + "/metrics")
             let lines = text.split(separator: "\n")
             #expect(lines.contains { $0.hasPrefix("berth_slave_tasks_running ") && $0.hasSuffix(" 1.0") }, "\(text)")
@@ -217,11 +222,14 @@ struct AgentEndToEndTests {
     /// `berth agent` as its own process, killed with SIGKILL while five tasks run: the containers
     /// go on under their supervisors; the restarted agent adopts them, learns the exit of the one
     /// that ended meanwhile, and kills the others on request. No update is missing or repeated.
+    /// The first agent keeps its containers where agents before the runtime directory did
+    /// (`HOME/agent/containers`), so the second, with the default, also adopts an upgrade's.
     @Test func containersOutliveAKilledAgentAndAreAdoptedByTheNextOne() async throws {
         let setup = try await AgentProcessSetup.start()
         defer { setup.removeHome() }
         let (scheduler, home) = (setup.scheduler, setup.home)
-        let first = try setup.spawnAgent()
+        let runtime = AgentConfiguration.defaultRuntimeDirectory(home: home)
+        let first = try setup.spawnAgent(["--runtime-dir", home + "/agent"])
         let offer = try await scheduler.nextOffer()
         func task(_ id: TaskID, _ command: String) throws -> TaskInfo {
             TaskInfo(name: id.value, taskID: id, agentID: offer.agentID, resources: try Resources.parse("cpus:0.1;mem:32"),
@@ -231,6 +239,8 @@ struct AgentEndToEndTests {
         try await scheduler.calls.launch(try long.map { try task($0, "exec sleep 60") } + [try task("short", "sleep 2; exit 4")],
                                          on: [offer.id], refuseSeconds: 0)
         for id in long + ["short"] { _ = try await scheduler.update(id, .running) }
+        let recorded = (try? FileManager.default.contentsOfDirectory(atPath: home + "/agent/containers")) ?? []
+        #expect(recorded.count == long.count + 1, "one directory per container in the given runtime directory: \(recorded)")
         // Killed only once the agent has the acknowledgements: an update acknowledged by the
         // framework but not yet known to be by the agent is sent again after the restart, by design.
         try await Self.waitUntilAcknowledged(agent: first)
@@ -258,6 +268,7 @@ struct AgentEndToEndTests {
         #expect(stopped.status == 0, "\(stopped)")
         try await setup.stopAndCheckLeftovers()
         #expect((try? FileManager.default.contentsOfDirectory(atPath: home + "/agent/containers")) ?? [] == [])
+        #expect(access(runtime, F_OK) != 0, "a graceful stop with no container left removes the runtime directory \(runtime)")
     }
 
     /// A previous run's checkpoint: a task that was running, its RUNNING not yet acknowledged,

@@ -243,10 +243,10 @@ struct AgentProcessSetup {
     }
 
     /// A new `berth agent` on the home.
-    func spawnAgent() throws -> SpawnedCommand {
+    func spawnAgent(_ extraArguments: [String] = []) throws -> SpawnedCommand {
         try SpawnedCommand([TestHost.berthBinary, "agent", "--coordinator", "127.0.0.1:\(coordinator.port)", "--home", home, "--listen", "127.0.0.1:0",
                             "--default-rootfs", rootfs, "--hostname", "agent-proc", "--log-level", "error",
-                            "--resources", "cpus:2;mem:1024;disk:1024;ports:[31000-31009]"])
+                            "--resources", "cpus:2;mem:1024;disk:1024;ports:[31000-31009]"] + extraArguments)
     }
 
     /// Stops the coordinator and checks that nothing was left on the host.
