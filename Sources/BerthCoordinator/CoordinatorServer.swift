@@ -19,19 +19,18 @@ public struct CoordinatorServer: Sendable {
     public init(configuration: CoordinatorConfiguration, logger: Logger) throws {
         let coordinator = try Coordinator(configuration: configuration, logger: logger)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
-        let application = Application(
+        let server = CoordinatorHTTPServer(
             router: Self.router(coordinator: coordinator, configuration: configuration, logger: logger),
-            server: .http1(configuration: .init(additionalChannelHandlers: [
-                FlushCoalescingHandler(),
-                AgentCallHandler(coordinator: coordinator, bodyLimit: configuration.maximumBodySize, logger: logger),
-            ])),
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "berth",
-                                                    backlog: configuration.listenBacklog),
+            host: configuration.host, port: configuration.port, backlog: configuration.listenBacklog,
+            additionalHandlers: {
+                [FlushCoalescingHandler(), AgentCallHandler(coordinator: coordinator, bodyLimit: configuration.maximumBodySize, logger: logger)]
+            },
             onServerRunning: { channel in
                 await coordinator.listening(host: configuration.host, port: channel.localAddress?.port ?? configuration.port)
                 portContinuation.yield(channel.localAddress?.port ?? configuration.port)
                 portContinuation.finish()
             },
+            onStopped: { portContinuation.finish() },
             logger: logger)
         self.coordinator = coordinator
         self.configuration = configuration
@@ -40,7 +39,7 @@ public struct CoordinatorServer: Sendable {
         // Order matters at shutdown: the group stops services in reverse, so streams close first
         // and the HTTP server, listed first, stops last with no response left open.
         self.services = [
-            application,
+            server,
             AllocationService(coordinator: coordinator, interval: configuration.allocationInterval),
             PeriodicService(interval: configuration.frameworkHeartbeatInterval) { await coordinator.sendHeartbeats() },
             PeriodicService(interval: configuration.healthCheckInterval) { await coordinator.runHealthChecks() },
@@ -74,7 +73,8 @@ public struct CoordinatorServer: Sendable {
         let task = Task { try await group.run() }
         var ports = listeningPorts.makeAsyncIterator()
         guard let port = await ports.next(), port > 0 else {
-            task.cancel()
+            // The server's own error (a failed bind) says what to do.
+            try await task.value
             throw BerthError(.invalidState, "the coordinator did not start listening on \(configuration.host):\(configuration.port)")
         }
         return Running(server: self, group: group, task: task, port: port)

@@ -20,6 +20,26 @@ import Testing
         #expect(result.status == 0, "\(result)")
     }
 
+    /// A port another process listens on: the coordinator exits at once, saying so and what to do
+    /// (it used to wait forever, silent).
+    @Test func aPortInUseIsRefusedWithWhatToDo() async throws {
+        let first = try SpawnedCommand([TestHost.berthBinary, "coordinator", "--listen", "127.0.0.1:0",
+                                        "--home", NSTemporaryDirectory() + "berth-coordinator-test-busy-1", "--log-level", "error"])
+        first.waitForOutput("listening on http://")
+        let port = try Self.port(from: first)
+        let second = try SpawnedCommand([TestHost.berthBinary, "coordinator", "--listen", "127.0.0.1:\(port)",
+                                         "--home", NSTemporaryDirectory() + "berth-coordinator-test-busy-2", "--log-level", "error"])
+        // A coordinator that waits instead of refusing is killed, and the test fails on its output.
+        let pid = second.pid
+        DispatchQueue.global().asyncAfter(deadline: .now() + 20) { kill(pid, SIGKILL) }
+        let refused = try second.finish()
+        #expect(refused.status != 0, "\(refused)")
+        #expect(refused.stderr.contains("listen on 127.0.0.1:\(port): EADDRINUSE"), "\(refused)")
+        #expect(refused.stderr.contains("give --listen another port"), "\(refused)")
+        kill(first.pid, SIGTERM)
+        #expect(try first.finish().status == 0)
+    }
+
     static func port(from child: SpawnedCommand) throws -> Int {
         guard let line = child.outputSoFar.split(separator: "\n").first(where: { $0.contains("listening on") }),
               let port = line.split(separator: ":").last.flatMap({ Int($0) }) else {
