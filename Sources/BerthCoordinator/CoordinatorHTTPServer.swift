@@ -111,16 +111,8 @@ struct CoordinatorHTTPServer: Service {
             }
         do {
             return try await bootstrap.bind(host: host, port: port).get()
-        } catch let error as IOError {
-            let hint = switch error.errnoCode {
-            case EADDRINUSE: "another process (another coordinator?) listens there: stop it, or give --listen another port"
-            case EADDRNOTAVAIL: "no interface of this host has that address: give --listen an address of this host, or 0.0.0.0"
-            case EACCES: "ports below 1024 need root or CAP_NET_BIND_SERVICE: give --listen another port"
-            default: "check the address given to --listen"
-            }
-            throw BerthError(.system, "listen on \(host):\(port): \(Errno.name(error.errnoCode)) (\(Errno.message(error.errnoCode))); \(hint)", underlying: error)
         } catch {
-            throw BerthError(.system, "listen on \(host):\(port): \(error); check the address given to --listen")
+            throw ListenFailure.explain(error, host: host, port: port, option: "--listen")
         }
     }
 

@@ -77,3 +77,18 @@ enum HTTPSupport {
         return Response(status: .ok, headers: headers, body: body)
     }
 }
+
+/// A listening address that could not be bound, said as a person can act on it.
+public enum ListenFailure {
+    /// `error` when it is not a bind failure; else what failed and what to do about `option`.
+    public static func explain(_ error: any Error, host: String, port: Int, option: String) -> any Error {
+        guard let error = error as? IOError, error.description.contains("bind") else { return error }
+        let hint = switch error.errnoCode {
+        case EADDRINUSE: "another process listens there: stop it, or give \(option) another port"
+        case EADDRNOTAVAIL: "no interface of this host has that address: give \(option) an address of this host, or 0.0.0.0"
+        case EACCES: "ports below 1024 need root or CAP_NET_BIND_SERVICE: give \(option) another port"
+        default: "check the address given to \(option)"
+        }
+        return BerthError(.system, "listen on \(host):\(port): \(Errno.name(error.errnoCode)) (\(Errno.message(error.errnoCode))); \(hint)", underlying: error)
+    }
+}

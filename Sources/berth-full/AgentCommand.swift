@@ -1,5 +1,6 @@
 import ArgumentParser
 import BerthAgent
+import BerthCoordinator
 import BerthCore
 import BerthImage
 import BerthProtocol
@@ -103,7 +104,11 @@ struct AgentRun: ParsableCommand {
         // The group stops services in reverse order: the HTTP endpoint, listed first, stops last.
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [.init(service: http), .init(service: AgentService(agent: agent))], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try Blocking.run { try await group.run() }
+        do {
+            try Blocking.run { try await group.run() }
+        } catch {
+            throw ListenFailure.explain(error, host: host, port: port, option: "--listen")
+        }
     }
 
     /// "HOST:PORT" (or a full http:// URL) to the coordinator's base URL.

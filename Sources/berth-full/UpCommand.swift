@@ -107,7 +107,11 @@ struct UpCommand: ParsableCommand {
                 let group = ServiceGroup(configuration: ServiceGroupConfiguration(
                     services: [.init(service: http), .init(service: AgentService(agent: agent))],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-                try await group.run()
+                do {
+                    try await group.run()
+                } catch {
+                    throw ListenFailure.explain(error, host: agentHost, port: agentPort, option: "--agent-listen")
+                }
             } catch {
                 try? await coordinator.stop()
                 throw error

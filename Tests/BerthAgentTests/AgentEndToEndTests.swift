@@ -271,6 +271,22 @@ struct AgentEndToEndTests {
         #expect(access(runtime, F_OK) != 0, "a graceful stop with no container left removes the runtime directory \(runtime)")
     }
 
+    /// A `--listen` port another process listens on (the coordinator's): the agent ends at once,
+    /// saying so and what to do.
+    @Test func aListenPortInUseIsRefusedWithWhatToDo() async throws {
+        let setup = try await AgentProcessSetup.start()
+        defer { setup.removeHome() }
+        let port = setup.coordinator.port
+        let agent = try setup.spawnAgent(["--listen", "127.0.0.1:\(port)"])
+        let pid = agent.pid
+        DispatchQueue.global().asyncAfter(deadline: .now() + 20) { kill(pid, SIGKILL) }
+        let refused = try agent.finish()
+        #expect(refused.status != 0, "\(refused)")
+        #expect(refused.stderr.contains("listen on 127.0.0.1:\(port): EADDRINUSE"), "\(refused)")
+        #expect(refused.stderr.contains("give --listen another port"), "\(refused)")
+        try await setup.stopAndCheckLeftovers()
+    }
+
     /// A previous run's checkpoint: a task that was running, its RUNNING not yet acknowledged,
     /// its container gone without a supervisor's record. The update goes out again (same uuid),
     /// then TASK_FAILED with REASON_AGENT_RESTARTED.
