@@ -7,7 +7,16 @@ import PackageDescription
 // Swift's static-stdlib link adds -export-dynamic, which puts every symbol of the 190 MB program
 // into its dynamic symbol table: 4 MB that the loader and dladdr walk at every start. Nothing here
 // looks its own symbols up. `berth --version`: 11.2 -> 7.3 ms CPU (docs/benchmarks.md).
-let executableLinking: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])]
+// The C++ runtime the Swift runtime needs goes in statically too: loading libstdc++.so meant
+// about 3,300 symbol look-ups at every start, 0.5 ms of each `berth run` (docs/benchmarks.md).
+// The driver's own -lstdc++ flags come after anything given here, so the link finds libstdc++.a
+// first through link/ (a symbolic link to Debian 12's GCC 12 copy; where that is missing the
+// linker goes on to libstdc++.so, as before). libgcc's unwinder likewise, ahead of -lgcc_s.
+let executableLinking: [LinkerSetting] = [.unsafeFlags([
+    "-Xlinker", "--no-export-dynamic",
+    "-L", Context.packageDirectory + "/link",
+    "-Xlinker", "-Bstatic", "-Xlinker", "-lgcc_eh", "-Xlinker", "-Bdynamic",
+])]
 
 // The modules `berth run` links (Sources/berth/main.swift): an extension member of Foundation
 // proper, visible only because a dependency imports Foundation, would link all of Foundation and
@@ -109,7 +118,7 @@ let package = Package(
             "BerthCore", "BerthLinux", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: runPathSettings),
         .target(name: "BerthRuntime", dependencies: [
-            "BerthCore", "BerthOCI", "BerthLinux", "BerthCgroups", .product(name: "Logging", package: "swift-log"),
+            "BerthCore", "BerthLinux", "BerthCgroups", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: runPathSettings),
         // `berth run`'s options and foreground run, shared by `berth` (--rootfs) and `berth-full` (images).
         .target(name: "BerthRunCLI", dependencies: [

@@ -162,14 +162,7 @@ struct AgentStore: Sendable {
     }
 
     /// FNV-1a, 64 bits: enough to notice a torn write, which is all the slots need.
-    static func fnv1a64(_ bytes: ArraySlice<UInt8>) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01b3
-        }
-        return hash
-    }
+    static func fnv1a64(_ bytes: ArraySlice<UInt8>) -> UInt64 { FNV1a.hash64(bytes) }
 
     /// The document `JSONEncoder` writes for the checkpoint, with the task's JSON spliced in as
     /// bytes: the same fields, in another order, which decoding does not care about.

@@ -114,7 +114,7 @@ func cgroupError(_ doing: String, _ error: any Error) -> BerthError {
 
 /// Joins a cgroup path relative to its mount ("/", "/a/b") onto an absolute directory.
 func joinCgroupPath(_ base: String, _ relative: String) -> String {
-    let tail = relative.split(separator: "/").joined(separator: "/")
+    let tail = PathText.join(relative.split(separator: "/")[...])
     if tail.isEmpty { return base }
     return base.hasSuffix("/") ? base + tail : base + "/" + tail
 }

@@ -52,7 +52,7 @@ public struct CgroupMount: Sendable, Equatable {
         let rootParts = root.split(separator: "/")
         let pathParts = path.split(separator: "/")
         guard pathParts.starts(with: rootParts), !pathParts.contains("..") else { return nil }
-        return joinCgroupPath(mountPoint, pathParts.dropFirst(rootParts.count).joined(separator: "/"))
+        return joinCgroupPath(mountPoint, PathText.join(pathParts.dropFirst(rootParts.count)))
     }
 }
 

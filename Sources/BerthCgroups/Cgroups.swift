@@ -69,7 +69,7 @@ public enum Cgroups {
             path = relative
             // Berth may have moved itself into its leaf on an earlier start: nest beside it, not in it.
             if path.split(separator: "/").last.map(String.init) == CgroupName.selfLeaf {
-                path = "/" + path.split(separator: "/").dropLast().joined(separator: "/")
+                path = "/" + PathText.join(path.split(separator: "/").dropLast())
             }
             return .v2(mountPoint: root, parent: path)
         }

@@ -13,7 +13,8 @@ extension RunOptions {
     /// compared in `RunFastParseTests`.
     public static func parseFast(_ arguments: ArraySlice<String>) -> RunOptions? {
         var options = RunOptions()
-        var seen = Set<String>()
+        // An array: a Set's storage would be the run's first Hashable conformance look-up (PathText).
+        var seen: [String] = []
         var index = arguments.startIndex
         while index < arguments.endIndex {
             let argument = arguments[index]
@@ -29,7 +30,8 @@ extension RunOptions {
             }
             guard let option = Self.fastOption(name) else { return nil }
             if case .flag(let set) = option {
-                guard value == nil, seen.insert(name).inserted else { return nil }
+                guard value == nil, !seen.contains(name) else { return nil }
+                seen.append(name)
                 set(&options)
                 index += 1
                 continue
@@ -42,7 +44,8 @@ extension RunOptions {
             guard let value else { return nil }
             switch option {
             case .single(let canonical, let set):
-                guard seen.insert(canonical).inserted, set(&options, value) else { return nil }
+                guard !seen.contains(canonical), set(&options, value) else { return nil }
+                seen.append(canonical)
             case .repeated(let append):
                 append(&options, value)
             case .flag:

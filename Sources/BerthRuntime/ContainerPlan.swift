@@ -229,6 +229,6 @@ public struct ContainerPlan: Sendable {
             }
             parts.append(part)
         }
-        return "/" + parts.joined(separator: "/")
+        return "/" + PathText.join(parts[...])
     }
 }

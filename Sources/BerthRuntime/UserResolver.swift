@@ -76,7 +76,8 @@ public enum UserResolver {
     static func entries(file: String, rootfs: String) -> [[String]] {
         var path = rootfs
         for component in file.split(separator: "/") {
-            path += "/" + component
+            path.append("/")
+            path.append(String(component))
             // lstat, not FileManager's attributes: those also look up the owner's name, which
             // reads the host's passwd and group databases (NSS, maybe LDAP) for nothing.
             var info = stat()

@@ -22,17 +22,17 @@ import Testing
 
     @Test func aMissCompilesAndStoresAndTheNextProcessReadsIt() throws {
         try Self.withCache { cache in
-            let key = SeccompDiskCache.keyDigest(for: Self.spec)
+            let key = SeccompDiskCache.cacheKey(for: Self.spec)
             #expect(cache.load(key: key) == nil)
             let compiled = try cache.program(for: Self.spec, memory: SeccompProgramCache())
             #expect(compiled == (try SeccompCompiler.compile(Self.spec)))
-            let path = cache.path(forKey: key.encoded)
+            let path = cache.path(forKey: key.name)
             #expect(FileManager.default.fileExists(atPath: path))
 
             var info = stat()
             #expect(lstat(cache.directory, &info) == 0 && info.st_mode & 0o777 == 0o700)
             // No temporary file is left beside it.
-            #expect(try FileManager.default.contentsOfDirectory(atPath: cache.directory) == ["\(key.encoded).bpf"])
+            #expect(try FileManager.default.contentsOfDirectory(atPath: cache.directory) == ["\(key.name).bpf"])
 
             // A new process (empty memory cache) gets it from disk: plant a different, valid
             // program under the key and see that one come back.
@@ -48,7 +48,7 @@ import Testing
 
     @Test func withoutAMemoryCacheAMissCompilesAndStores() throws {
         try Self.withCache { cache in
-            let key = SeccompDiskCache.keyDigest(for: Self.spec)
+            let key = SeccompDiskCache.cacheKey(for: Self.spec)
             let compiled = try SeccompCompiler.compile(Self.spec)
             #expect(try cache.program(for: Self.spec, memory: nil) == compiled)
             #expect(cache.load(key: key) == compiled)
@@ -62,29 +62,31 @@ import Testing
         var errno13 = Self.spec
         errno13.defaultAction = .errno(13)
         #expect(SeccompDiskCache.key(for: Self.spec) != SeccompDiskCache.key(for: errno13))
-        #expect(SeccompDiskCache.key(for: Self.spec).count == 64)
+        #expect(SeccompDiskCache.key(for: Self.spec).count == 16)
     }
 
     enum Damage: String, CaseIterable {
-        case empty, truncatedHeader, truncatedProgram, extraBytes, flippedInstruction, wrongMagic, otherKey, zeroCount
+        case empty, truncatedHeader, truncatedProgram, extraBytes, flippedInstruction, wrongMagic, otherKey, otherKeyLength, zeroCount
     }
 
     @Test(arguments: Damage.allCases)
     func aDamagedFileIsIgnoredAndRewritten(_ damage: Damage) throws {
         try Self.withCache { cache in
-            let key = SeccompDiskCache.keyDigest(for: Self.spec)
+            let key = SeccompDiskCache.cacheKey(for: Self.spec)
             let good = try cache.program(for: Self.spec, memory: SeccompProgramCache())
-            let path = cache.path(forKey: key.encoded)
+            let path = cache.path(forKey: key.name)
             var bytes = try Self.fileBytes(path)
             let header = SeccompDiskCache.headerSize
+            let program = header + key.bytes.count
             switch damage {
             case .empty: bytes = []
             case .truncatedHeader: bytes = Array(bytes.prefix(header - 1))
             case .truncatedProgram: bytes.removeLast(8)
             case .extraBytes: bytes += [0, 0, 0, 0, 0, 0, 0, 0]
-            case .flippedInstruction: bytes[header + 3] ^= 0x40
+            case .flippedInstruction: bytes[program + 3] ^= 0x40
             case .wrongMagic: bytes[0] = UInt8(ascii: "X")
-            case .otherKey: bytes[20] ^= 1
+            case .otherKey: bytes[header + 5] ^= 1
+            case .otherKeyLength: bytes[16] ^= 1
             case .zeroCount: bytes.replaceSubrange(12..<16, with: [0, 0, 0, 0])
             }
             try Data(bytes).write(to: URL(fileURLWithPath: path))
@@ -97,7 +99,7 @@ import Testing
 
     @Test func aDirectoryOthersCanWriteIsNotTrusted() throws {
         try Self.withCache { cache in
-            let key = SeccompDiskCache.keyDigest(for: Self.spec)
+            let key = SeccompDiskCache.cacheKey(for: Self.spec)
             let good = try cache.program(for: Self.spec, memory: SeccompProgramCache())
             #expect(chmod(cache.directory, 0o777) == 0)
             #expect(cache.load(key: key) == nil)
@@ -109,9 +111,9 @@ import Testing
 
     @Test func aSymlinkInPlaceOfTheFileIsNotFollowed() throws {
         try Self.withCache { cache in
-            let key = SeccompDiskCache.keyDigest(for: Self.spec)
+            let key = SeccompDiskCache.cacheKey(for: Self.spec)
             let good = try cache.program(for: Self.spec, memory: SeccompProgramCache())
-            let path = cache.path(forKey: key.encoded)
+            let path = cache.path(forKey: key.name)
             try FileManager.default.moveItem(atPath: path, toPath: cache.directory + "/elsewhere")
             try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: cache.directory + "/elsewhere")
             #expect(cache.load(key: key) == nil)
