@@ -113,6 +113,9 @@ actor LaunchFramework {
         do {
             if tasks.isEmpty {
                 try await calls.decline([offer.id], refuseSeconds: 3600)
+                // Tasks queued while the DECLINE was under way: their REVIVE, on another
+                // connection, may have reached the coordinator first and left this filter standing.
+                if !queue.isEmpty { try await calls.revive() }
             } else {
                 if firstAccept == nil { firstAccept = .now }
                 try await calls.launch(tasks, on: [offer.id])
