@@ -278,9 +278,7 @@ struct AgentEndToEndTests {
         defer { setup.removeHome() }
         let port = setup.coordinator.port
         let agent = try setup.spawnAgent(["--listen", "127.0.0.1:\(port)"])
-        let pid = agent.pid
-        DispatchQueue.global().asyncAfter(deadline: .now() + 20) { kill(pid, SIGKILL) }
-        let refused = try agent.finish()
+        let refused = try agent.finish(killingAfter: 20)
         #expect(refused.status != 0, "\(refused)")
         #expect(refused.stderr.contains("listen on 127.0.0.1:\(port): EADDRINUSE"), "\(refused)")
         #expect(refused.stderr.contains("give --listen another port"), "\(refused)")

@@ -29,10 +29,7 @@ import Testing
         let port = try Self.port(from: first)
         let second = try SpawnedCommand([TestHost.berthBinary, "coordinator", "--listen", "127.0.0.1:\(port)",
                                          "--home", NSTemporaryDirectory() + "berth-coordinator-test-busy-2", "--log-level", "error"])
-        // A coordinator that waits instead of refusing is killed, and the test fails on its output.
-        let pid = second.pid
-        DispatchQueue.global().asyncAfter(deadline: .now() + 20) { kill(pid, SIGKILL) }
-        let refused = try second.finish()
+        let refused = try second.finish(killingAfter: 20)
         #expect(refused.status != 0, "\(refused)")
         #expect(refused.stderr.contains("listen on 127.0.0.1:\(port): EADDRINUSE"), "\(refused)")
         #expect(refused.stderr.contains("give --listen another port"), "\(refused)")
