@@ -10,9 +10,9 @@ public struct AgentConfiguration: Sendable {
     /// Images (shared with `berth run`) and, under `agent/`, the agent's ID, tasks and sandboxes.
     public var home: BerthHome
     /// What the agent needs across its own restarts but not the host's (Mesos' `--runtime_dir`):
-    /// each supervised container's `launch.json`, `pid` and `exit`, under `containers/`. A tmpfs
-    /// by default, because every launch makes and removes these files and, on a disk, the file
-    /// system's work for them was a large part of a launch (docs/benchmarks.md).
+    /// each supervised container's `launch.json`, `pid` and `exit`, under `containers/`. Under
+    /// `/run`, a tmpfs on an ordinary host, by default: every launch makes and removes these
+    /// files, and there that costs no disk work (docs/benchmarks.md, "Launch").
     public var runtimeDirectory: String
     public var hostname: String
     /// What the agent offers: detected, with `--resources` taking precedence name by name.

@@ -61,7 +61,8 @@ struct CoordinatorHTTPServer: Service {
             do {
                 try await writer.write(response: response.head, body: response.body)
             } catch is HTTPParserError {
-                // Not the parser's error: Hummingbird would answer it with a second response.
+                // As `Application` does: `handleHTTP` answers a parser error with a 400, and a
+                // response is already under way here.
                 throw ResponseWriteFailed()
             }
         })

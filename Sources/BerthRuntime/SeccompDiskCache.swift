@@ -51,8 +51,8 @@ public struct SeccompDiskCache: Sendable {
         cacheKey(for: spec).name
     }
 
-    /// Everything the program depends on: the spec's canonical form, the libseccomp version and
-    /// the native architecture.
+    /// Everything the program depends on: the spec's canonical form, this file format, the Berth
+    /// and libseccomp versions and the native architecture.
     static func cacheKey(for spec: SeccompFilterSpec) -> SeccompCacheKey {
         var bytes = spec.canonicalBytes
         bytes += Array("format=\(formatVersion)\nberth=\(BerthVersion.current)\nlibseccomp=\(SeccompCompiler.libseccompVersion)\narch=\(SeccompCompiler.nativeArchitecture)\n".utf8)
