@@ -146,7 +146,7 @@ struct AgentStore: Sendable {
     /// A slot: the header line `berth-checkpoint 1 SEQUENCE LENGTH FNV1A64` and the JSON. The
     /// length and checksum tell a complete slot from one a crash cut short.
     static func slotContents(_ json: [UInt8], sequence: UInt64) -> [UInt8] {
-        let header = "berth-checkpoint 1 \(sequence) \(json.count) \(String(fnv1a64(json[...]), radix: 16))\n"
+        let header = "berth-checkpoint 1 \(sequence) \(json.count) \(String(FNV1a.hash64(json), radix: 16))\n"
         return Array(header.utf8) + json
     }
 
@@ -157,12 +157,9 @@ struct AgentStore: Sendable {
         guard fields.count == 5, fields[0] == "berth-checkpoint", fields[1] == "1", let sequence = UInt64(fields[2]),
               let length = Int(fields[3]), let checksum = UInt64(fields[4], radix: 16) else { return nil }
         let json = bytes[(newline + 1)...]
-        guard json.count == length, fnv1a64(json) == checksum else { return nil }
+        guard json.count == length, FNV1a.hash64(json) == checksum else { return nil }
         return (sequence, json)
     }
-
-    /// FNV-1a, 64 bits: enough to notice a torn write, which is all the slots need.
-    static func fnv1a64(_ bytes: ArraySlice<UInt8>) -> UInt64 { FNV1a.hash64(bytes) }
 
     /// The document `JSONEncoder` writes for the checkpoint, with the task's JSON spliced in as
     /// bytes: the same fields, in another order, which decoding does not care about.

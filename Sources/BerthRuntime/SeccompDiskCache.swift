@@ -215,9 +215,8 @@ public struct SeccompCacheKey: Sendable, Equatable {
 
     init(bytes: [UInt8]) {
         self.bytes = bytes
-        let hash = FNV1a.hash64(bytes)
-        let digits = Array("0123456789abcdef".utf8)
-        name = String(decoding: (0..<16).map { digits[Int(hash >> (60 - 4 * UInt64($0)) & 0xf)] }, as: UTF8.self)
+        let hex = String(FNV1a.hash64(bytes), radix: 16)
+        name = String(repeating: "0", count: 16 - hex.count) + hex
     }
 }
 
